@@ -1,0 +1,1 @@
+"""Fewshot Studio desktop application (PySide6). Everything it computes goes through `engine`."""

@@ -1,0 +1,248 @@
+"""A trained few-shot classifier: fit on a handful of examples, predict, save, load."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engine.adapters import AdaptedEncoder
+from engine.backbone import Backbone, Text, encode_texts, load_backbone
+from engine.finetune import Batch, Params, inner_loop
+from engine.formats import (
+    ClassifierFile,
+    FormatError,
+    MetaCheckpoint,
+    check_compatible,
+    read_classifier_file,
+    save_classifier_file,
+)
+from engine.head import HEAD_BIAS, HEAD_WEIGHT, head_logits, prototype_head
+from engine.locations import default_meta_checkpoint, find_meta_checkpoint
+from engine.progress import ProgressCallback, StopCheck
+
+log = logging.getLogger(__name__)
+DEFAULT_MAX_LENGTH = 128  # tokens; longer texts are truncated (and counted in the summary)
+
+
+class NotFittedError(RuntimeError):
+    """predict or save was called before fit or load."""
+
+
+class Classifier:
+    """Frozen backbone + meta-adapters (omega) + per-task adapters (phi) + a linear head.
+
+    `fit` starts phi from the meta-learned phi_0, initialises the head from class prototypes
+    and runs the learned S steps with the learned step sizes: nothing to tune.
+    """
+
+    def __init__(
+        self,
+        backbone: Backbone | None = None,
+        meta: MetaCheckpoint | None = None,
+        *,
+        max_length: int = DEFAULT_MAX_LENGTH,
+    ):
+        self.backbone = backbone or load_backbone()
+        self.meta = meta or default_meta_checkpoint(self.backbone)
+        if self.meta.backbone_fingerprint != self.backbone.fingerprint:
+            raise FormatError(
+                f"Meta checkpoint {self.meta.name!r} was trained for backbone "
+                f"{self.meta.backbone!r}, not {self.backbone.name!r}."
+            )
+        if max_length < 8:
+            raise ValueError(f"`max_length` must be at least 8 tokens, got {max_length}.")
+        self.max_length = max_length
+        self.labels: list[str] = []
+        self.training: dict = {}
+        self._model: AdaptedEncoder | None = None
+        self._head: Params = {}
+
+    # ---- training ---------------------------------------------------------------------
+    def fit(
+        self,
+        texts: Sequence[Text],
+        labels: Sequence[str],
+        *,
+        classes: Sequence[str] | None = None,
+        progress: ProgressCallback | None = None,
+        should_stop: StopCheck | None = None,
+    ) -> Classifier:
+        """Fine-tune on (texts, labels). `classes` fixes the label order (default: sorted).
+
+        Raises ValueError for unusable data and `Cancelled` if stopped; either way the
+        classifier keeps what it had before the call.
+        """
+        texts, labels = list(texts), [str(label) for label in labels]
+        classes = check_training_data(texts, labels, classes)
+        started = time.perf_counter()
+        model = self._new_model()
+        inputs = encode_texts(self.backbone, texts, self.max_length)
+        index = {label: i for i, label in enumerate(classes)}
+        device = inputs["input_ids"].device
+        support = Batch(inputs, torch.tensor([index[label] for label in labels], device=device))
+        phi0 = {n: t.to(device) for n, t in self.meta.phi0.items()}
+        with torch.no_grad():
+            features = torch.cat(
+                [model(**support.slice(i, i + 64).inputs) for i in range(0, len(support), 64)]
+            )
+        scale = self.meta.log_scale.exp().to(device)
+        head = prototype_head(features, support.labels, len(classes), scale)
+        params = {n: t.clone().requires_grad_() for n, t in {**phi0, **head}.items()}
+        step_sizes = {n: t.to(device) for n, t in self.meta.step_sizes().items()}
+        fitted = inner_loop(
+            model, params, support, self.meta.steps, step_sizes,
+            progress=progress, should_stop=should_stop,
+        )
+        self._install(model, fitted, classes)
+        self.training = {
+            "examples": len(texts),
+            "examples_per_class": dict(Counter(labels)),
+            "steps": self.meta.steps,
+            "truncated_texts": count_truncated(self.backbone, texts, self.max_length),
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+        if self.training["truncated_texts"]:
+            log.warning(
+                "%d training texts were longer than %d tokens and were truncated.",
+                self.training["truncated_texts"], self.max_length,
+            )
+        return self
+
+    def _new_model(self) -> AdaptedEncoder:
+        model = AdaptedEncoder(self.backbone, self.meta.config)
+        model.load_state_dict(self.meta.omega, strict=False)
+        return model.requires_grad_(False)  # omega and theta stay frozen at use time
+
+    def _install(self, model: AdaptedEncoder, params: Params, classes: Sequence[str]) -> None:
+        """Make fitted params the live ones in one step, so a cancelled fit changes nothing."""
+        phi = {n: p.detach() for n, p in params.items() if not n.startswith("head.")}
+        missing, unexpected = model.load_state_dict(phi, strict=False)
+        if unexpected:
+            raise FormatError(f"Adapter tensors do not fit this model: {unexpected[:3]} ...")
+        self._model = model
+        self._head = {n: params[n].detach() for n in (HEAD_WEIGHT, HEAD_BIAS)}
+        self.labels = list(classes)
+
+    # ---- inference --------------------------------------------------------------------
+    @property
+    def is_fitted(self) -> bool:
+        return self._model is not None
+
+    def predict_proba(self, texts: Text | Sequence[Text], *, batch_size: int = 32) -> np.ndarray:
+        """Class probabilities (n, len(labels)), columns in `self.labels` order."""
+        if not self.is_fitted:
+            raise NotFittedError("This classifier is not trained yet: call fit() or load() first.")
+        texts = [texts] if isinstance(texts, (str, tuple)) else list(texts)
+        if not texts:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        # Sort by length so each batch pads little, then restore the caller's order.
+        order = sorted(range(len(texts)), key=lambda i: len(str(texts[i])))
+        probabilities = np.empty((len(texts), len(self.labels)), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, len(texts), batch_size):
+                chosen = order[start:start + batch_size]
+                inputs = encode_texts(self.backbone, [texts[i] for i in chosen], self.max_length)
+                logits = head_logits(self._model(**inputs), self._head)
+                probabilities[chosen] = logits.softmax(-1).float().cpu().numpy()
+        return probabilities
+
+    def predict(self, texts: Text | Sequence[Text], *, batch_size: int = 32) -> list[str] | str:
+        """Predicted labels; a single text gives a single label."""
+        probabilities = self.predict_proba(texts, batch_size=batch_size)
+        predicted = [self.labels[i] for i in probabilities.argmax(1)]
+        return predicted[0] if isinstance(texts, (str, tuple)) else predicted
+
+    # ---- files ------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the classifier file (adapters + head + metadata) atomically."""
+        if not self.is_fitted:
+            raise NotFittedError("Nothing to save: train the classifier first.")
+        phi = {n: p for n, p in self._model.named_parameters() if n in self.meta.phi0}
+        content = ClassifierFile(
+            tensors={**phi, **self._head},
+            labels=self.labels,
+            backbone=self.backbone.name,
+            backbone_fingerprint=self.backbone.fingerprint,
+            meta_name=self.meta.name,
+            meta_fingerprint=self.meta.fingerprint,
+            meta_trained=self.meta.trained,
+            pooling=self.backbone.pooling.value,
+            max_length=self.max_length,
+            adapter_config=vars(self.meta.config).copy(),
+            training=self.training,
+        )
+        return save_classifier_file(content, path)
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        *,
+        backbone: Backbone | None = None,
+        meta: MetaCheckpoint | None = None,
+    ) -> Classifier:
+        """Read a classifier file; the backbone and meta checkpoint default to those it names."""
+        content = read_classifier_file(path)
+        backbone = backbone or load_backbone(content.backbone)
+        meta = meta or find_meta_checkpoint(content.meta_fingerprint, backbone)
+        check_compatible(content, backbone, meta, path)
+        missing = sorted(set(meta.phi0) - set(content.tensors))
+        if missing:
+            raise FormatError(f"`{path}` lacks adapter tensors, e.g. {missing[0]!r}.")
+        classifier = cls(backbone, meta, max_length=content.max_length)
+        classifier._install(classifier._new_model(), content.tensors, content.labels)
+        classifier.training = content.training
+        return classifier
+
+
+def check_training_data(
+    texts: list[Text], labels: list[str], classes: Sequence[str] | None
+) -> list[str]:
+    """Validate examples; return the class order. Messages say what to fix."""
+    if not texts:
+        raise ValueError("No examples given: add at least one example for each of two classes.")
+    if len(texts) != len(labels):
+        raise ValueError(
+            f"`texts` and `labels` differ in length ({len(texts)} vs {len(labels)}): "
+            "give one label per text."
+        )
+    empty = [i for i, text in enumerate(texts) if is_blank(text)]
+    if empty:
+        raise ValueError(f"Example(s) {empty[:5]} have empty text: fill them in or remove them.")
+    counts = Counter(labels)
+    classes = sorted(counts) if classes is None else [str(c) for c in classes]
+    unknown = sorted(set(counts) - set(classes))
+    if unknown:
+        raise ValueError(f"Label(s) {unknown} are not among the classes {classes}.")
+    if len(classes) < 2:
+        raise ValueError(
+            f"Only one class ({classes[0]!r}) has examples: a classifier needs at least two "
+            "classes with examples each."
+        )
+    empty_classes = [c for c in classes if counts[c] == 0]
+    if empty_classes:
+        raise ValueError(
+            f"Class(es) {empty_classes} have no examples: add at least one example to each "
+            "class, or remove the class."
+        )
+    return classes
+
+
+def is_blank(text: Text) -> bool:
+    parts = text if isinstance(text, tuple) else (text,)
+    return not any(str(part).strip() for part in parts)
+
+
+def count_truncated(backbone: Backbone, texts: list[Text], max_length: int) -> int:
+    lengths = backbone.tokenizer(
+        [t[0] if isinstance(t, tuple) else t for t in texts],
+        [t[1] for t in texts] if texts and isinstance(texts[0], tuple) else None,
+        truncation=False,
+    )["input_ids"]
+    return sum(len(ids) > max_length for ids in lengths)

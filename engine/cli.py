@@ -1,0 +1,162 @@
+"""`fewshot`: the command line over the engine API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from engine.backbone import DEFAULT_BACKBONE, BackboneError
+from engine.formats import FormatError
+from engine.progress import Cancelled, ProgressEvent
+from engine.tables import TableError
+
+USER_ERRORS = (ValueError, FormatError, TableError, BackboneError, FileNotFoundError)
+EXIT_USER_ERROR = 2
+EXIT_CANCELLED = 130
+
+
+def progress_bar(description: str):
+    """A callback drawing a tqdm bar on stderr from ProgressEvents."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=description, unit="step", file=sys.stderr, leave=False)
+
+    def update(event: ProgressEvent) -> None:
+        bar.total = event.total or None
+        bar.n = event.done
+        bar.set_postfix({k: f"{v:.4g}" for k, v in event.metrics.items()}, refresh=False)
+        bar.refresh()
+
+    return update
+
+
+def load_meta_option(folder: str | None, backbone):
+    from engine.formats import load_meta_checkpoint
+    from engine.locations import default_meta_checkpoint
+
+    if folder is None:
+        return default_meta_checkpoint(backbone)
+    return load_meta_checkpoint(folder, backbone=backbone)
+
+
+def cmd_train(args) -> int:
+    from engine.backbone import load_backbone
+    from engine.classifier import Classifier
+    from engine.tables import check_columns, read_table
+
+    frame = read_table(args.examples, encoding=args.encoding)
+    check_columns(frame, [args.text_col, args.label_col], args.examples)
+    frame = frame[frame[args.text_col].str.strip() != ""]
+    backbone = load_backbone(args.backbone, device=args.device)
+    meta = load_meta_option(args.meta, backbone)
+    classifier = Classifier(backbone, meta, max_length=args.max_length)
+    classifier.fit(
+        frame[args.text_col].tolist(),
+        frame[args.label_col].tolist(),
+        progress=progress_bar("Fine-tuning"),
+    )
+    path = classifier.save(args.output)
+    size_kb = path.stat().st_size / 1024
+    print(
+        f"Trained on {len(frame)} examples, {len(classifier.labels)} classes "
+        f"({', '.join(classifier.labels)}) in {classifier.training['seconds']} s; "
+        f"wrote {path} ({size_kb:.0f} KB)."
+    )
+    if not meta.trained:
+        print("Note: no meta-trained checkpoint was found; the untrained one was used.")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from engine.classifier import Classifier
+
+    classifier = Classifier.load(args.classifier)
+    texts = list(args.texts) or [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    if not texts:
+        raise ValueError("No texts to classify: pass them as arguments or on standard input.")
+    probabilities = classifier.predict_proba(texts)
+    for text, row in zip(texts, probabilities):
+        best = int(row.argmax())
+        if args.json:
+            scores = dict(zip(classifier.labels, map(float, row)))
+            print(json.dumps({"text": text, "label": classifier.labels[best], "scores": scores}))
+        else:
+            print(f"{classifier.labels[best]}\t{row[best]:.3f}\t{text}")
+    return 0
+
+
+def cmd_info(args) -> int:
+    from engine.formats import read_classifier_file
+
+    content = read_classifier_file(args.classifier)
+    size_kb = Path(args.classifier).stat().st_size / 1024
+    parameters = sum(t.numel() for t in content.tensors.values())
+    lines = [
+        f"Classifier file   {args.classifier} ({size_kb:.0f} KB, {parameters:,} parameters)",
+        f"Labels            {', '.join(content.labels)}",
+        f"Backbone          {content.backbone} (fingerprint {content.backbone_fingerprint})",
+        f"Meta-adapters     {content.meta_name} (fingerprint {content.meta_fingerprint})"
+        + ("" if content.meta_trained else
+           "  UNTRAINED: identity meta-adapters and default step sizes"),
+        f"Pooling           {content.pooling}, max length {content.max_length} tokens",
+        f"Created           {content.created}",
+        f"Training          {json.dumps(content.training, sort_keys=True)}",
+        f"Format version    {content.format_version}",
+    ]
+    print("\n".join(lines))
+    return 0
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backbone", default=DEFAULT_BACKBONE,
+                        help="embedded default, a local model folder, or a hub id")
+    parser.add_argument("--meta", help="meta-adapter checkpoint folder (default: shipped one)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fewshot", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="fine-tune a classifier on a table of examples")
+    train.add_argument("examples", help="CSV, TSV or XLSX with a text and a label column")
+    train.add_argument("--text-col", default="text")
+    train.add_argument("--label-col", default="label")
+    train.add_argument("-o", "--output", required=True, help="classifier file to write")
+    train.add_argument("--max-length", type=int, default=128, help="tokens per text")
+    train.add_argument("--encoding", help="text encoding of the table (default UTF-8)")
+    add_model_options(train)
+    train.set_defaults(run=cmd_train)
+
+    predict = commands.add_parser("predict", help="classify texts with a classifier file")
+    predict.add_argument("classifier")
+    predict.add_argument("texts", nargs="*", help="texts (default: one per line on stdin)")
+    predict.add_argument("--json", action="store_true", help="one JSON object per text")
+    predict.set_defaults(run=cmd_predict)
+
+    info = commands.add_parser("info", help="describe a classifier file")
+    info.add_argument("classifier")
+    info.set_defaults(run=cmd_info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.run(args)
+    except USER_ERRORS as error:
+        print(f"fewshot {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except (Cancelled, KeyboardInterrupt):
+        print(f"fewshot {args.command}: cancelled", file=sys.stderr)
+        return EXIT_CANCELLED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

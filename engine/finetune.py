@@ -1,0 +1,99 @@
+"""The inner loop: a few gradient steps on the adapters and head with learned step sizes.
+
+    phi' = phi - alpha (.) grad_phi L(support)      (eq. 4, repeated S times)
+
+Pure: parameters travel as a dict through `torch.func.functional_call`, so meta-training
+can differentiate through the steps (create_graph=True) and fine-tuning need not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch.func import functional_call
+from torch.nn import functional as F
+
+from engine.adapters import AdaptedEncoder
+from engine.head import head_logits
+from engine.progress import ProgressCallback, ProgressEvent, StopCheck, check_cancel
+
+Params = dict[str, torch.Tensor]
+
+
+@dataclass
+class Batch:
+    inputs: dict[str, torch.Tensor]  # input_ids, attention_mask (, token_type_ids): (n, T)
+    labels: torch.Tensor  # (n,) class indices
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def slice(self, start: int, stop: int) -> Batch:
+        inputs = {name: tensor[start:stop] for name, tensor in self.inputs.items()}
+        return Batch(inputs, self.labels[start:stop])
+
+
+def encoder_params(params: Params) -> Params:
+    """The entries of `params` that belong to the encoder (everything but the head)."""
+    return {name: p for name, p in params.items() if not name.startswith("head.")}
+
+
+def task_logits(model: AdaptedEncoder, params: Params, inputs: dict[str, torch.Tensor]):
+    """Logits (n, N) of the adapted model with `params` standing in for its own."""
+    features = functional_call(model, encoder_params(params), args=(), kwargs=inputs)
+    return head_logits(features, params)
+
+
+def task_loss(model: AdaptedEncoder, params: Params, batch: Batch) -> torch.Tensor:
+    return F.cross_entropy(task_logits(model, params, batch.inputs), batch.labels)
+
+
+def support_gradients(
+    model: AdaptedEncoder, params: Params, support: Batch, *, create_graph: bool, chunk_size: int
+) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+    """Mean loss over the support set and its gradients; chunked when no graph is kept."""
+    if create_graph or len(support) <= chunk_size:
+        loss = task_loss(model, params, support)
+        return loss, torch.autograd.grad(loss, list(params.values()), create_graph=create_graph)
+    total_loss, total_grads = 0.0, None
+    for start in range(0, len(support), chunk_size):
+        chunk = support.slice(start, start + chunk_size)
+        loss = task_loss(model, params, chunk) * (len(chunk) / len(support))
+        grads = torch.autograd.grad(loss, list(params.values()))
+        total_grads = grads if total_grads is None else tuple(map(torch.add, total_grads, grads))
+        total_loss += loss.detach()
+    return torch.as_tensor(total_loss), total_grads
+
+
+def inner_loop(
+    model: AdaptedEncoder,
+    params: Params,
+    support: Batch,
+    steps: int,
+    step_sizes: Params,
+    *,
+    create_graph: bool = False,
+    chunk_size: int = 64,
+    progress: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
+) -> Params:
+    """Run `steps` SGD steps on `params` (phi and head) with per-tensor `step_sizes` (alpha).
+
+    With `create_graph=True` the result stays differentiable with respect to the initial
+    params, the step sizes and the model's own (omega) parameters. Raises `Cancelled` when
+    `should_stop()` turns true between steps.
+    """
+    for step in range(steps):
+        check_cancel(should_stop)
+        loss, grads = support_gradients(
+            model, params, support, create_graph=create_graph, chunk_size=chunk_size
+        )
+        params = {
+            name: p - step_sizes[name] * g for (name, p), g in zip(params.items(), grads)
+        }
+        if not create_graph:
+            params = {name: p.detach().requires_grad_() for name, p in params.items()}
+        if progress is not None:
+            progress(ProgressEvent("Fine-tuning", step + 1, steps, {"loss": loss.item()}))
+    return params

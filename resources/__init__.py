@@ -1,0 +1,1 @@
+"""Files shipped with the application: meta-adapter checkpoints, icons, example projects."""
