@@ -1,0 +1,85 @@
+"""Shared fixtures: the real embedded MiniLM, loaded once, and a small real topic task."""
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing in the tests may reach for the network
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+TOPICS = {
+    "sports": [
+        "The striker scored twice in the final minutes",
+        "Our team won the championship game last night",
+        "The coach praised the goalkeeper after the match",
+        "She ran the marathon in under three hours",
+        "The tennis player served an ace to win the set",
+        "Fans cheered as the batter hit a home run",
+        "The league suspended two players for fighting",
+        "He trains at the stadium every morning",
+    ],
+    "cooking": [
+        "Simmer the tomato sauce for twenty minutes",
+        "Whisk the eggs with sugar until fluffy",
+        "Add a pinch of salt to the boiling pasta water",
+        "Bake the bread at two hundred degrees",
+        "Chop the onions and fry them in butter",
+        "This recipe needs fresh basil and garlic",
+        "Let the dough rest overnight in the fridge",
+        "Grill the salmon with lemon and herbs",
+    ],
+    "finance": [
+        "The central bank raised interest rates again",
+        "Shares fell sharply after the earnings report",
+        "Investors moved money into government bonds",
+        "The company announced a quarterly dividend",
+        "Inflation rose faster than economists expected",
+        "She opened a savings account with a better rate",
+        "The stock market closed at a record high",
+        "Mortgage payments increased for many homeowners",
+    ],
+}
+HELD_OUT = [
+    ("The midfielder was injured during practice", "sports"),
+    ("The referee showed a red card in the second half", "sports"),
+    ("Our swimmer broke the national record", "sports"),
+    ("The quarterback threw three touchdowns", "sports"),
+    ("Stir in the cream and serve the soup warm", "cooking"),
+    ("Roast the vegetables until they are golden", "cooking"),
+    ("Knead the dough and sprinkle it with flour", "cooking"),
+    ("Season the steak with pepper before frying", "cooking"),
+    ("Bond yields dropped on Monday morning", "finance"),
+    ("The bank reported higher quarterly profits", "finance"),
+    ("The currency weakened against the dollar", "finance"),
+    ("Analysts expect the company's revenue to grow", "finance"),
+]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_data_dir(tmp_path_factory):
+    """Keep user checkpoints, settings and autosaves of the tests out of the real data dir."""
+    os.environ["FEWSHOT_DATA_DIR"] = str(tmp_path_factory.mktemp("user-data"))
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+@pytest.fixture(scope="session")
+def backbone():
+    from engine.backbone import load_backbone
+
+    return load_backbone(device="cpu")
+
+
+@pytest.fixture(scope="session")
+def topic_examples():
+    texts = [text for texts in TOPICS.values() for text in texts]
+    labels = [label for label, texts in TOPICS.items() for _ in texts]
+    return texts, labels
+
+
+@pytest.fixture(scope="session")
+def fitted_classifier(backbone, topic_examples):
+    """A classifier trained once on the three topics; tests must not mutate it."""
+    from engine.classifier import Classifier
+
+    return Classifier(backbone, max_length=64).fit(*topic_examples)
