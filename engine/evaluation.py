@@ -1,0 +1,173 @@
+"""An honest quality estimate: stratified k-fold cross-validation over the user's own examples.
+
+Every fold trains a fresh classifier on the other folds exactly as the one-click Train does
+(same backbone, meta checkpoint and learned steps) and predicts the held-out fold, so each
+example is predicted once by a classifier that never saw it. Folds are stratified (every class
+in every fold) and seeded, so the same examples give the same estimate.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+from engine.backbone import Backbone, Text
+from engine.classifier import DEFAULT_MAX_LENGTH, Classifier, check_training_data
+from engine.formats import MetaCheckpoint
+from engine.progress import ProgressCallback, ProgressEvent, StopCheck, check_cancel
+
+DEFAULT_FOLDS = 5
+# Below this, each held-out fold holds one example per class or none, and the estimate says
+# more about which example was held out than about the classifier.
+MIN_EXAMPLES_PER_CLASS = 4
+
+
+class NotEnoughExamples(ValueError):
+    """Too few examples per class for a held-out estimate to mean anything."""
+
+
+@dataclass
+class QualityReport:
+    """What cross-validation measured, in `classes` order."""
+
+    classes: list[str]
+    folds: int
+    examples: int
+    accuracy: float  # fraction of examples predicted right by a classifier that did not see them
+    per_class_accuracy: dict[str, float]  # recall: of the examples of a class, the share found
+    confusion: list[list[int]]  # confusion[true][predicted], counts
+    seconds: float
+
+    def weakest_class(self) -> str:
+        return min(self.classes, key=lambda c: self.per_class_accuracy[c])
+
+    def summary(self) -> str:
+        """One sentence a person without ML background can read."""
+        return (
+            f"About {self.accuracy:.0%} of your examples were classified correctly by a "
+            f"classifier trained without them ({self.folds}-fold cross-validation over "
+            f"{self.examples} examples)."
+        )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> QualityReport:
+        return cls(
+            classes=[str(c) for c in data["classes"]],
+            folds=int(data["folds"]),
+            examples=int(data["examples"]),
+            accuracy=float(data["accuracy"]),
+            per_class_accuracy={str(k): float(v) for k, v in data["per_class_accuracy"].items()},
+            confusion=[[int(n) for n in row] for row in data["confusion"]],
+            seconds=float(data.get("seconds", 0.0)),
+        )
+
+
+def not_enough_reason(
+    labels: Sequence[str], *, minimum: int = MIN_EXAMPLES_PER_CLASS
+) -> str | None:
+    """Why no estimate can be made for these labels, in plain words; None when one can."""
+    counts = Counter(str(label) for label in labels)
+    if len(counts) < 2:
+        return "A quality estimate needs at least two classes with examples."
+    short = sorted(label for label, count in counts.items() if count < minimum)
+    if short:
+        names = ", ".join(repr(label) for label in short[:3]) + (" ..." if len(short) > 3 else "")
+        return (
+            f"Too few examples for a quality estimate: every class needs at least {minimum} "
+            f"(short: {names}). The classifier is trained; add examples to see how good it is."
+        )
+    return None
+
+
+def stratified_folds(labels: Sequence[str], folds: int, *, seed: int = 0) -> list[list[int]]:
+    """Split example indices into `folds` groups, each class spread evenly over the groups."""
+    if folds < 2:
+        raise ValueError(f"`folds` must be at least 2, got {folds}.")
+    rng = random.Random(seed)
+    by_class: dict[str, list[int]] = {}
+    for index, label in enumerate(labels):
+        by_class.setdefault(str(label), []).append(index)
+    groups: list[list[int]] = [[] for _ in range(folds)]
+    position = 0  # continues across classes so fold sizes differ by at most one
+    for label in sorted(by_class):
+        indices = by_class[label]
+        rng.shuffle(indices)
+        for index in indices:
+            groups[position % folds].append(index)
+            position += 1
+    return [sorted(group) for group in groups]
+
+
+def cross_validate(
+    texts: Sequence[Text],
+    labels: Sequence[str],
+    *,
+    backbone: Backbone,
+    meta: MetaCheckpoint,
+    classes: Sequence[str] | None = None,
+    folds: int = DEFAULT_FOLDS,
+    max_length: int = DEFAULT_MAX_LENGTH,
+    seed: int = 0,
+    progress: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
+) -> QualityReport:
+    """Estimate accuracy on unseen texts by k-fold cross-validation (k <= smallest class size).
+
+    Raises NotEnoughExamples when a class has fewer than MIN_EXAMPLES_PER_CLASS examples,
+    ValueError for unusable data (as Classifier.fit), and Cancelled if stopped.
+    """
+    texts, labels = list(texts), [str(label) for label in labels]
+    classes = check_training_data(texts, labels, classes)
+    reason = not_enough_reason(labels)
+    if reason:
+        raise NotEnoughExamples(reason)
+    folds = min(folds, min(Counter(labels).values()))
+    started = time.perf_counter()
+    groups = stratified_folds(labels, folds, seed=seed)
+    index = {label: i for i, label in enumerate(classes)}
+    confusion = [[0] * len(classes) for _ in classes]
+    steps = meta.steps + 1  # fine-tuning steps, then predicting the held-out fold
+    for fold, held_out in enumerate(groups):
+        check_cancel(should_stop)
+        held = set(held_out)
+        train = [i for i in range(len(texts)) if i not in held]
+        stage = f"Estimating quality (fold {fold + 1} of {folds})"
+
+        def report(event: ProgressEvent, fold=fold, stage=stage) -> None:
+            if progress is not None:
+                done = fold * steps + event.done
+                progress(ProgressEvent(stage, done, folds * steps, event.metrics))
+
+        classifier = Classifier(backbone, meta, max_length=max_length)
+        classifier.fit(
+            [texts[i] for i in train], [labels[i] for i in train],
+            classes=classes, progress=report, should_stop=should_stop,
+        )
+        check_cancel(should_stop)
+        predicted = classifier.predict([texts[i] for i in held_out])
+        for i, guess in zip(held_out, predicted, strict=True):
+            confusion[index[labels[i]]][index[guess]] += 1
+        report(ProgressEvent(stage, steps, steps))
+    return _report(classes, folds, confusion, time.perf_counter() - started)
+
+
+def _report(
+    classes: list[str], folds: int, confusion: list[list[int]], seconds: float
+) -> QualityReport:
+    totals = [sum(row) for row in confusion]
+    right = [confusion[i][i] for i in range(len(classes))]
+    return QualityReport(
+        classes=list(classes),
+        folds=folds,
+        examples=sum(totals),
+        accuracy=sum(right) / sum(totals),
+        per_class_accuracy={c: right[i] / totals[i] for i, c in enumerate(classes)},
+        confusion=confusion,
+        seconds=round(seconds, 2),
+    )

@@ -1,0 +1,64 @@
+"""Cross-validation: stratified seeded folds and a report consistent with its confusion matrix."""
+
+from collections import Counter
+
+import pytest
+
+from engine.evaluation import (
+    NotEnoughExamples,
+    QualityReport,
+    cross_validate,
+    not_enough_reason,
+    stratified_folds,
+)
+from engine.progress import Cancelled
+
+
+def test_folds_are_stratified_disjoint_and_seeded():
+    labels = ["a"] * 7 + ["b"] * 5 + ["c"] * 4
+    folds = stratified_folds(labels, 4, seed=3)
+    assert sorted(i for fold in folds for i in fold) == list(range(len(labels)))
+    assert max(map(len, folds)) - min(map(len, folds)) <= 1
+    for fold in folds:
+        assert set(Counter(labels[i] for i in fold)) == {"a", "b", "c"}
+    assert folds == stratified_folds(labels, 4, seed=3)
+    assert folds != stratified_folds(labels, 4, seed=4)
+
+
+def test_reasons_for_no_estimate():
+    assert "two classes" in not_enough_reason(["a"] * 9)
+    assert "'b'" in not_enough_reason(["a"] * 5 + ["b"] * 3)
+    assert not_enough_reason(["a"] * 4 + ["b"] * 4) is None
+
+
+def test_cross_validation_on_topics(backbone, topic_examples):
+    from engine.locations import default_meta_checkpoint
+
+    texts, labels = topic_examples
+    meta = default_meta_checkpoint(backbone)
+    events = []
+    report = cross_validate(texts, labels, backbone=backbone, meta=meta, folds=4,
+                            max_length=32, progress=events.append)
+    assert report.folds == 4 and report.examples == len(texts)
+    assert report.classes == sorted(set(labels))
+    assert sum(map(sum, report.confusion)) == len(texts)
+    diagonal = sum(report.confusion[i][i] for i in range(3))
+    assert report.accuracy == pytest.approx(diagonal / len(texts))
+    assert report.accuracy > 0.6  # three distinct topics: far above chance (1/3)
+    assert events[-1].done == events[-1].total and "fold 4 of 4" in events[-1].stage
+    assert [e.done for e in events] == sorted(e.done for e in events)
+    assert QualityReport.from_dict(report.to_dict()) == report
+    assert "%" in report.summary()
+
+
+def test_too_few_examples_and_cancel(backbone, topic_examples):
+    from engine.locations import default_meta_checkpoint
+
+    texts, labels = topic_examples
+    meta = default_meta_checkpoint(backbone)
+    with pytest.raises(NotEnoughExamples, match="at least 4"):
+        cross_validate(texts[:3] + texts[8:11], labels[:3] + labels[8:11], backbone=backbone,
+                       meta=meta, max_length=32)
+    with pytest.raises(Cancelled):
+        cross_validate(texts, labels, backbone=backbone, meta=meta, max_length=32,
+                       should_stop=lambda: True)
