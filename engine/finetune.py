@@ -9,6 +9,7 @@ can differentiate through the steps (create_graph=True) and fine-tuning need not
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 import torch
 from torch.func import functional_call
@@ -19,6 +20,14 @@ from engine.head import head_logits
 from engine.progress import ProgressCallback, ProgressEvent, StopCheck, check_cancel
 
 Params = dict[str, torch.Tensor]
+
+
+class Order(Enum):
+    """How much of the inner loop the outer loop differentiates through."""
+
+    NONE = "none"  # use time: every step detached; nothing flows back
+    FIRST = "first"  # phi' = phi_0 - sum_s alpha (.) g_s with each g_s held constant
+    SECOND = "second"  # through the gradients too (create_graph=True): exact, ~2x the cost
 
 
 @dataclass
@@ -73,27 +82,33 @@ def inner_loop(
     steps: int,
     step_sizes: Params,
     *,
-    create_graph: bool = False,
+    order: Order = Order.NONE,
     chunk_size: int = 64,
     progress: ProgressCallback | None = None,
     should_stop: StopCheck | None = None,
 ) -> Params:
     """Run `steps` SGD steps on `params` (phi and head) with per-tensor `step_sizes` (alpha).
 
-    With `create_graph=True` the result stays differentiable with respect to the initial
-    params, the step sizes and the model's own (omega) parameters. Raises `Cancelled` when
+    With `order=Order.SECOND` the result is differentiable with respect to the initial
+    params, the step sizes and the model's own (omega) parameters; `Order.FIRST` keeps the
+    paths through the initial params and step sizes only. Raises `Cancelled` when
     `should_stop()` turns true between steps.
     """
     for step in range(steps):
         check_cancel(should_stop)
+        # Below second order, gradients are taken at a detached copy: they count as constants.
+        current = params if order is Order.SECOND else detached(params)
         loss, grads = support_gradients(
-            model, params, support, create_graph=create_graph, chunk_size=chunk_size
+            model, current, support, create_graph=order is Order.SECOND, chunk_size=chunk_size
         )
         params = {
             name: p - step_sizes[name] * g for (name, p), g in zip(params.items(), grads)
         }
-        if not create_graph:
-            params = {name: p.detach().requires_grad_() for name, p in params.items()}
         if progress is not None:
             progress(ProgressEvent("Fine-tuning", step + 1, steps, {"loss": loss.item()}))
-    return params
+    return detached(params) if order is Order.NONE else params
+
+
+def detached(params: Params) -> Params:
+    """Fresh leaves with the same values, ready for another gradient."""
+    return {name: p.detach().requires_grad_() for name, p in params.items()}

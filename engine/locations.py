@@ -31,6 +31,14 @@ def user_data_dir() -> Path:
     return path
 
 
+def user_cache_dir() -> Path:
+    """Rebuildable data (word indexes, clusters): beside user data when overridden."""
+    override = os.environ.get(DATA_DIR_VARIABLE)
+    path = Path(override) / "cache" if override else platformdirs.user_cache_path(APP_NAME, appauthor=False)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def shipped_meta_root() -> Path:
     return Path(str(resources.files("resources"))) / "meta"
 

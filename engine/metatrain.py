@@ -1,0 +1,353 @@
+"""The outer loop: learn omega, phi_0, alpha (and the head scale) from many few-shot episodes.
+
+    per task T:  phi'_T = inner_loop(phi_0, support_T)                          (eq. 4)
+    (omega, phi_0, alpha) <- Adam( grad mean_T L(query_T; omega, phi'_T) )      (eq. 5)
+
+Runs on one device or under `torchrun` (each rank samples its own episodes; gradients of
+the meta-parameters are averaged across ranks before every step).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import platform
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from safetensors.torch import load_file, save_file
+from torch.func import functional_call
+from torch.nn import functional as F
+
+from engine.adapters import AdaptedEncoder, AdapterConfig
+from engine.backbone import Backbone, encode_texts
+from engine.finetune import Batch, Order, Params, inner_loop, task_logits
+from engine.formats import (
+    DEFAULT_STEPS,
+    MetaCheckpoint,
+    initial_meta_checkpoint,
+    load_meta_checkpoint,
+    save_meta_checkpoint,
+)
+from engine.head import prototype_head
+from engine.progress import ProgressCallback, ProgressEvent, StopCheck, check_cancel
+from engine.tasks import Episode, EpisodeShape
+
+log = logging.getLogger(__name__)
+TRAINER_STATE = "trainer_state"  # .safetensors (optimizer tensors) + .json (step, config, history)
+
+
+@dataclass(frozen=True)
+class MetaTrainConfig:
+    outer_steps: int = 1000
+    meta_batch: int = 4  # tasks per outer step (per rank)
+    inner_steps: int = DEFAULT_STEPS  # S: fixed here, used as-is at fine-tuning time
+    order: Order = Order.SECOND  # FIRST halves the cost; SECOND is exact
+    lam: float = 0.5  # probability of a supervised task (vs SMLMT)
+    shape: EpisodeShape = field(default_factory=EpisodeShape)
+    max_length: int = 64  # tokens; short keeps CPU episodes affordable
+    lr: float = 1e-3  # Adam on omega and phi_0
+    alpha_lr: float = 1e-2  # Adam on log alpha and log head scale
+    clip_norm: float = 1.0
+    checkpoint_every: int = 25
+    validate_every: int = 50
+    validation_episodes: int = 16
+    seed: int = 0
+    adapter: AdapterConfig = field(default_factory=AdapterConfig)
+
+    def __post_init__(self):
+        for name in ("outer_steps", "meta_batch", "inner_steps", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"`{name}` must be at least 1, got {getattr(self, name)}.")
+
+    def to_json(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["order"] = self.order.value
+        return json.loads(json.dumps(data))  # tuples as lists: equal to what a resume reads back
+
+
+class MetaParameters:
+    """omega (inside the model), phi_0, log alpha and log head scale, as leaf tensors."""
+
+    def __init__(self, backbone: Backbone, checkpoint: MetaCheckpoint, device: torch.device):
+        self.model = AdaptedEncoder(backbone, checkpoint.config).to(device)
+        self.model.load_state_dict(checkpoint.omega, strict=False)
+        for name, parameter in self.model.named_parameters():
+            parameter.requires_grad_(name in checkpoint.omega)
+        def leaf(tensor: torch.Tensor) -> torch.Tensor:
+            return tensor.detach().to(device).clone().requires_grad_()
+
+        self.phi0 = {n: leaf(t) for n, t in checkpoint.phi0.items()}
+        self.log_alpha = {n: leaf(t) for n, t in checkpoint.log_alpha.items()}
+        self.log_scale = leaf(checkpoint.log_scale)
+        self.checkpoint = checkpoint
+
+    def named(self) -> dict[str, torch.Tensor]:
+        """Every meta-parameter under a unique, stable name (optimizer order, all-reduce)."""
+        named = {f"omega/{n}": p for n, p in self.model.named_parameters() if p.requires_grad}
+        named.update({f"phi0/{n}": p for n, p in self.phi0.items()})
+        named.update({f"log_alpha/{n}": p for n, p in self.log_alpha.items()})
+        named["log_scale"] = self.log_scale
+        return named
+
+    def optimizer(self, config: MetaTrainConfig) -> torch.optim.Adam:
+        fast = [p for n, p in self.named().items() if n.startswith(("omega/", "phi0/"))]
+        slow = list(self.log_alpha.values()) + [self.log_scale]
+        return torch.optim.Adam(
+            [{"params": fast, "lr": config.lr}, {"params": slow, "lr": config.alpha_lr}]
+        )
+
+    def to_checkpoint(self, **changes) -> MetaCheckpoint:
+        omega = {n[len("omega/"):]: p for n, p in self.named().items() if n.startswith("omega/")}
+        return dataclasses.replace(
+            self.checkpoint,
+            omega={n: p.detach().cpu().clone() for n, p in omega.items()},
+            phi0={n: p.detach().cpu().clone() for n, p in self.phi0.items()},
+            log_alpha={n: p.detach().cpu().clone() for n, p in self.log_alpha.items()},
+            log_scale=self.log_scale.detach().cpu().clone(),
+            **changes,
+        )
+
+
+def encode_episode(backbone: Backbone, episode: Episode, max_length: int) -> tuple[Batch, Batch]:
+    def batch(texts, labels):
+        inputs = encode_texts(backbone, texts, max_length)
+        return Batch(inputs, torch.tensor(labels, device=inputs["input_ids"].device))
+
+    return batch(episode.support, episode.support_labels), batch(episode.query, episode.query_labels)
+
+
+def episode_loss(
+    meta: MetaParameters, support: Batch, query: Batch, steps: int, order: Order
+) -> tuple[torch.Tensor, float]:
+    """Query loss and accuracy of the model adapted on the support set."""
+    num_classes = int(support.labels.max()) + 1
+    with torch.set_grad_enabled(order is not Order.NONE):
+        features = task_features(meta.model, meta.phi0, support)
+        head = prototype_head(features, support.labels, num_classes, meta.log_scale.exp())
+    params = {**meta.phi0, **head}
+    if order is Order.NONE:
+        params = {n: p.detach().requires_grad_() for n, p in params.items()}
+    step_sizes = {n: p.exp() for n, p in meta.log_alpha.items()}
+    adapted = inner_loop(meta.model, params, support, steps, step_sizes, order=order)
+    with torch.set_grad_enabled(order is not Order.NONE):
+        logits = task_logits(meta.model, adapted, query.inputs)
+        loss = F.cross_entropy(logits, query.labels)
+    accuracy = (logits.argmax(-1) == query.labels).float().mean().item()
+    return loss, accuracy
+
+
+def task_features(model: AdaptedEncoder, phi: Params, batch: Batch) -> torch.Tensor:
+    return functional_call(model, phi, args=(), kwargs=batch.inputs)
+
+
+# ---- distributed ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Ranks:
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def init_distributed(device: torch.device) -> Ranks:
+    """Join the torchrun process group when launched by torchrun; one process otherwise."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return Ranks()
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return Ranks(dist.get_rank(), dist.get_world_size())
+
+
+def average_gradients(parameters: list[torch.Tensor], ranks: Ranks) -> None:
+    """Mean gradient over ranks: each rank's episodes count as part of one big meta-batch."""
+    if ranks.world == 1:
+        return
+    for parameter in parameters:
+        if parameter.grad is None:
+            parameter.grad = torch.zeros_like(parameter)
+        dist.all_reduce(parameter.grad, op=dist.ReduceOp.SUM)
+        parameter.grad /= ranks.world
+
+
+# ---- checkpoints and resume -------------------------------------------------------------
+def save_trainer_state(folder: Path, optimizer, meta: MetaParameters, step: int, extra: dict) -> None:
+    """Optimizer moments as safetensors, the rest as JSON: resumable without pickle."""
+    names = list(meta.named())
+    state = optimizer.state_dict()
+    tensors = {
+        f"{names[index]}::{key}": value.detach().cpu()
+        for index, moments in state["state"].items()
+        for key, value in moments.items()
+    }
+    temp = folder / f".{TRAINER_STATE}.safetensors.tmp"
+    save_file({k: v.contiguous() for k, v in tensors.items()}, temp)
+    temp.replace(folder / f"{TRAINER_STATE}.safetensors")
+    info = {"step": step, "param_groups": state["param_groups"], **extra}
+    temp = folder / f".{TRAINER_STATE}.json.tmp"
+    temp.write_text(json.dumps(info, indent=2, sort_keys=True))
+    temp.replace(folder / f"{TRAINER_STATE}.json")
+
+
+def load_trainer_state(folder: Path, optimizer, meta: MetaParameters) -> dict:
+    info = json.loads((folder / f"{TRAINER_STATE}.json").read_text())
+    tensors = load_file(folder / f"{TRAINER_STATE}.safetensors")
+    names = list(meta.named())
+    device = meta.log_scale.device
+    state: dict[int, dict] = {}
+    for key, value in tensors.items():
+        name, _, moment = key.partition("::")
+        state.setdefault(names.index(name), {})[moment] = value.to(device)
+    optimizer.load_state_dict({"state": state, "param_groups": info["param_groups"]})
+    return info
+
+
+# ---- the loop ---------------------------------------------------------------------------
+@dataclass
+class MetaTrainResult:
+    checkpoint: MetaCheckpoint
+    folder: Path
+    history: list[dict]
+
+
+def metatrain(
+    backbone: Backbone,
+    sampler,
+    config: MetaTrainConfig,
+    out_dir: str | Path,
+    *,
+    name: str = "meta",
+    validation: list[Episode] | None = None,
+    description: dict | None = None,
+    resume: bool = True,
+    progress: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
+) -> MetaTrainResult:
+    """Meta-train and write a checkpoint to `out_dir` every `checkpoint_every` steps.
+
+    `sampler.sample(rng)` gives episodes; the rng of step t on rank r is seeded by
+    (seed, r, t), so a run resumed from a checkpoint continues exactly as if never stopped.
+    `description` (command, data summary) is stored in the checkpoint's training record.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    device = next(backbone.model.parameters()).device
+    ranks = init_distributed(device)
+    start_checkpoint = initial_meta_checkpoint(
+        backbone, config.adapter, steps=config.inner_steps, seed=config.seed
+    )
+    state_file = out_dir / f"{TRAINER_STATE}.json"
+    can_resume = resume and state_file.is_file()
+    if can_resume:
+        start_checkpoint = load_meta_checkpoint(out_dir, backbone=backbone)
+    meta = MetaParameters(backbone, dataclasses.replace(start_checkpoint, name=name), device)
+    optimizer = meta.optimizer(config)
+    first_step, history, seconds_before = 0, [], 0.0
+    if can_resume:
+        info = load_trainer_state(out_dir, optimizer, meta)
+        if trajectory_settings(info["config"]) != trajectory_settings(config.to_json()):
+            raise ValueError(
+                f"`{out_dir}` holds a run with a different configuration; resume it with the "
+                "same options, or pass --restart (or another --out) to start afresh."
+            )
+        first_step, history, seconds_before = info["step"], info["history"], info["seconds"]
+        log.info("Resuming %s at step %d.", out_dir, first_step)
+
+    parameters = list(meta.named().values())
+    started = time.perf_counter()
+    for step in range(first_step, config.outer_steps):
+        check_cancel(should_stop)
+        rng = random.Random(f"{config.seed}-{ranks.rank}-{step}")
+        optimizer.zero_grad(set_to_none=True)
+        losses, accuracies = [], []
+        for _ in range(config.meta_batch):
+            support, query = encode_episode(backbone, sampler.sample(rng), config.max_length)
+            loss, accuracy = episode_loss(meta, support, query, config.inner_steps, config.order)
+            (loss / config.meta_batch).backward()
+            losses.append(loss.item())
+            accuracies.append(accuracy)
+        average_gradients(parameters, ranks)
+        torch.nn.utils.clip_grad_norm_(parameters, config.clip_norm)
+        optimizer.step()
+
+        done = step + 1
+        elapsed = time.perf_counter() - started
+        record = {
+            "step": done,
+            "loss": sum(losses) / len(losses),
+            "accuracy": sum(accuracies) / len(accuracies),
+        }
+        if validation and (done % config.validate_every == 0 or done == config.outer_steps):
+            record["val_accuracy"] = validate(meta, backbone, validation, config)
+        history.append(record)
+        if ranks.is_main and (done % config.checkpoint_every == 0 or done == config.outer_steps):
+            seconds = seconds_before + elapsed
+            training = {
+                **(description or {}),
+                "config": config.to_json(),
+                "outer_steps_done": done,
+                "episodes": done * config.meta_batch * ranks.world,
+                "seconds": round(seconds, 1),
+                "final": summarize(history[-50:]),
+                "hardware": hardware(device, ranks),
+            }
+            save_meta_checkpoint(meta.to_checkpoint(training=training), out_dir)
+            save_trainer_state(
+                out_dir, optimizer, meta, done,
+                {"config": config.to_json(), "history": history, "seconds": seconds},
+            )
+        if progress is not None and ranks.is_main:
+            rate = (done - first_step) * config.meta_batch * ranks.world / max(elapsed, 1e-9)
+            eta = (config.outer_steps - done) * config.meta_batch * ranks.world / max(rate, 1e-9)
+            metrics = {**record, "episodes_per_s": rate, "eta_s": eta}
+            metrics.pop("step")
+            progress(ProgressEvent("Meta-training", done, config.outer_steps, metrics))
+    checkpoint = load_meta_checkpoint(out_dir) if ranks.is_main else meta.to_checkpoint()
+    return MetaTrainResult(checkpoint, out_dir, history)
+
+
+def trajectory_settings(config: dict) -> dict:
+    """The settings that change which parameters a step produces (not how long or how often
+    progress is saved), so a resumed run may go on for more steps."""
+    scheduling = ("outer_steps", "checkpoint_every", "validate_every", "validation_episodes")
+    return {k: v for k, v in config.items() if k not in scheduling}
+
+
+def validate(meta: MetaParameters, backbone: Backbone, episodes: list[Episode], config) -> float:
+    """Mean query accuracy after use-time fine-tuning on fixed held-out episodes."""
+    accuracies = []
+    for episode in episodes:
+        support, query = encode_episode(backbone, episode, config.max_length)
+        _, accuracy = episode_loss(meta, support, query, config.inner_steps, Order.NONE)
+        accuracies.append(accuracy)
+    return sum(accuracies) / len(accuracies)
+
+
+def summarize(records: list[dict]) -> dict:
+    keys = {k for r in records for k in r if k != "step"}
+    return {
+        k: round(sum(r[k] for r in records if k in r) / sum(k in r for r in records), 4)
+        for k in sorted(keys)
+    }
+
+
+def hardware(device: torch.device, ranks: Ranks) -> dict:
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
+    return {
+        "device": str(device),
+        "device_name": name or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "world_size": ranks.world,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
