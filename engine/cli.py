@@ -110,6 +110,44 @@ def cmd_info(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from engine.classifier import Classifier
+    from engine.onnx import ExportError, export_onnx
+
+    classifier = Classifier.load(args.classifier)
+    try:
+        report = export_onnx(classifier, args.onnx, int8=args.int8, progress=progress_bar("Export"))
+    except ExportError as error:
+        print(f"fewshot export: error: {error}", file=sys.stderr)
+        return 1
+    files = ", ".join(f"{name} ({size / 1e6:.1f} MB)" for name, size in report.files.items())
+    print(f"Wrote {report.folder}: {files}.")
+    print(f"Max probability difference ONNX vs torch: {report.max_prob_diff:.2g}.")
+    if report.int8:
+        print(f"int8 model agrees with fp32 on {report.int8_argmax_agreement:.0%} of probe texts; "
+              "predictions from this folder use it by default.")
+    return 0
+
+
+def cmd_classify_csv(args) -> int:
+    from engine.batch import classify_csv, load_predictor
+
+    if args.threads and not Path(args.model).is_dir():
+        import torch
+
+        torch.set_num_threads(args.threads)
+    predictor = load_predictor(args.model, threads=args.threads)
+    report = classify_csv(
+        args.input, args.output, text_column=args.text_col, predictor=predictor,
+        encoding=args.encoding, chunk_rows=args.chunk_rows, batch_size=args.batch_size,
+        progress=progress_bar("Classifying"),
+    )
+    empty = f" ({report.empty_rows} with empty text left blank)" if report.empty_rows else ""
+    print(f"Classified {report.rows} rows{empty} in {report.seconds:.1f} s "
+          f"({report.rows_per_second:.0f} rows/s); wrote {report.output_path}.")
+    return 0
+
+
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backbone", default=DEFAULT_BACKBONE,
                         help="embedded default, a local model folder, or a hub id")
@@ -141,6 +179,22 @@ def build_parser() -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="describe a classifier file")
     info.add_argument("classifier")
     info.set_defaults(run=cmd_info)
+    export = commands.add_parser("export", help="export a classifier file to ONNX")
+    export.add_argument("classifier", help="classifier file (.safetensors)")
+    export.add_argument("--onnx", required=True, metavar="OUTDIR", help="export folder to write")
+    export.add_argument("--int8", action="store_true",
+                        help="also write an int8 model, used by default when predicting")
+    export.set_defaults(run=cmd_export)
+    classify = commands.add_parser("classify-csv", help="classify every row of a table")
+    classify.add_argument("model", help="classifier file (.safetensors) or ONNX export folder")
+    classify.add_argument("input", help="CSV, TSV or XLSX file")
+    classify.add_argument("-o", "--output", required=True, help="CSV or TSV file to write")
+    classify.add_argument("--text-col", default="text", help="column holding the texts")
+    classify.add_argument("--encoding", help="text encoding of the input (default UTF-8)")
+    classify.add_argument("--batch-size", type=int, default=32)
+    classify.add_argument("--chunk-rows", type=int, default=10_000, help="rows read at a time")
+    classify.add_argument("--threads", type=int, help="CPU threads for the predictor")
+    classify.set_defaults(run=cmd_classify_csv)
     return parser
 
 
