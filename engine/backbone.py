@@ -157,14 +157,11 @@ def load_backbone(
 
 
 def fingerprint_model(model: nn.Module) -> str:
-    """sha256 of the architecture config and every weight: stable across machines and devices."""
-    digest = hashlib.sha256()
-    config = model.config.to_dict()
-    for volatile in ("_name_or_path", "transformers_version", "attn_implementation", "dtype"):
-        config.pop(volatile, None)
-    digest.update(json.dumps(config, sort_keys=True, default=str).encode())
+    """sha256 of the architecture type and every weight: stable across machines, devices, and
+    save/load round trips (which rewrite bookkeeping fields of the config)."""
+    digest = hashlib.sha256(model.config.model_type.encode())
     for name, tensor in sorted(model.state_dict().items()):
-        digest.update(name.encode())
+        digest.update(f"{name}{tuple(tensor.shape)}".encode())
         digest.update(tensor.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
     return digest.hexdigest()[:16]
 

@@ -110,6 +110,69 @@ def cmd_info(args) -> int:
     return 0
 
 
+def cmd_metatrain(args) -> int:
+    import shutil
+
+    from engine.adapters import AdapterConfig
+    from engine.backbone import load_backbone
+    from engine.finetune import Order
+    from engine.locations import user_cache_dir, user_meta_root
+    from engine.metatrain import MetaTrainConfig, metatrain
+    from engine.tasks import EpisodeShape, build_sampler, validation_episodes
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    order = Order.FIRST if args.first_order else Order.SECOND
+    out = Path(args.out) if args.out else user_meta_root() / args.name
+    if args.restart and out.exists():
+        shutil.rmtree(out)
+    shape = EpisodeShape(tuple(args.n_way), tuple(args.k_shot), args.query)
+    config = MetaTrainConfig(
+        outer_steps=args.steps, meta_batch=args.meta_batch, inner_steps=args.inner_steps,
+        order=order, lam=args.lam, shape=shape, max_length=args.max_length, lr=args.lr,
+        alpha_lr=args.alpha_lr, checkpoint_every=args.checkpoint_every,
+        validate_every=args.validate_every, validation_episodes=args.validation_episodes,
+        seed=args.seed,
+        adapter=AdapterConfig(adapter_width=args.adapter_width, meta_width=args.meta_width),
+    )
+    # Second order on CPU needs eager attention: the fused kernel has no double backward.
+    attention = "eager" if order is Order.SECOND else "sdpa"
+    backbone = load_backbone(args.backbone, device=args.device, attn_implementation=attention)
+    tasks = [Path(p) for p in args.tasks or []]
+    unlabeled = [Path(p) for p in args.unlabeled or []]
+    sampler, data = build_sampler(
+        backbone, task_dirs=tasks, unlabeled=unlabeled, shape=shape, lam=args.lam,
+        cache_dir=user_cache_dir(), num_clusters=args.clusters, seed=args.seed,
+    )
+    validation = validation_episodes(tasks, shape, args.validation_episodes, args.seed)
+    argv = sys.argv[1:] if args.argv is None else args.argv
+    description = {"command": "fewshot " + " ".join(argv),
+                   "data": data, "backbone": backbone.name}
+    emit = json_progress if args.json_progress else progress_bar("Meta-training")
+    try:
+        result = metatrain(
+            backbone, sampler, config, out, name=args.name, validation=validation,
+            description=description, progress=emit,
+        )
+    except Exception as error:
+        if args.json_progress:
+            print(json.dumps({"event": "error", "message": str(error)}), flush=True)
+        raise
+    if args.json_progress:
+        print(json.dumps({"event": "done", "checkpoint": str(result.folder)}), flush=True)
+    else:
+        print(f"Wrote meta-adapter checkpoint {result.folder} ({result.checkpoint.fingerprint}).")
+    return 0
+
+
+def json_progress(event: ProgressEvent) -> None:
+    """One JSON line per step on stdout, for the GUI's QProcess."""
+    print(json.dumps({"event": "progress", "step": event.done, "total": event.total,
+                      **event.metrics}), flush=True)
+
+
 def cmd_export(args) -> int:
     from engine.classifier import Classifier
     from engine.onnx import ExportError, export_onnx
@@ -179,6 +242,36 @@ def build_parser() -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="describe a classifier file")
     info.add_argument("classifier")
     info.set_defaults(run=cmd_info)
+    meta = commands.add_parser("metatrain", help="meta-train adapters and meta-adapters")
+    meta.add_argument("--tasks", nargs="*", help="folders of task folders with train.jsonl")
+    meta.add_argument("--unlabeled", nargs="*", help="folders or .txt files for SMLMT tasks")
+    meta.add_argument("--name", default="my-meta-adapters", help="checkpoint name")
+    meta.add_argument("--out", help="checkpoint folder (default: user data dir / NAME)")
+    meta.add_argument("--steps", type=int, default=1000, help="outer steps")
+    meta.add_argument("--meta-batch", type=int, default=4, help="tasks per outer step")
+    meta.add_argument("--inner-steps", type=int, default=5, help="S, used again at fine-tuning")
+    meta.add_argument("--first-order", action="store_true", help="cheaper, approximate")
+    meta.add_argument("--lambda", dest="lam", type=float, default=0.5,
+                      help="probability of a supervised task (else SMLMT)")
+    meta.add_argument("--n-way", type=int, nargs=2, default=(2, 5), metavar=("MIN", "MAX"))
+    meta.add_argument("--k-shot", type=int, nargs=2, default=(4, 16), metavar=("MIN", "MAX"))
+    meta.add_argument("--query", type=int, default=4, help="query examples per class")
+    meta.add_argument("--max-length", type=int, default=64, help="tokens per text")
+    meta.add_argument("--adapter-width", type=int, default=12)
+    meta.add_argument("--meta-width", type=int, default=16)
+    meta.add_argument("--clusters", type=int, default=300, help="word clusters for SMLMT")
+    meta.add_argument("--lr", type=float, default=1e-3, help="Adam on omega and phi_0")
+    meta.add_argument("--alpha-lr", type=float, default=1e-2, help="Adam on log step sizes")
+    meta.add_argument("--checkpoint-every", type=int, default=25)
+    meta.add_argument("--validate-every", type=int, default=50)
+    meta.add_argument("--validation-episodes", type=int, default=16)
+    meta.add_argument("--seed", type=int, default=0)
+    meta.add_argument("--threads", type=int, help="CPU threads for torch")
+    meta.add_argument("--restart", action="store_true", help="discard a resumable run in --out")
+    meta.add_argument("--json-progress", action="store_true", help="JSON lines on stdout")
+    meta.add_argument("--backbone", default=DEFAULT_BACKBONE)
+    meta.add_argument("--device", default="auto")
+    meta.set_defaults(run=cmd_metatrain)
     export = commands.add_parser("export", help="export a classifier file to ONNX")
     export.add_argument("classifier", help="classifier file (.safetensors)")
     export.add_argument("--onnx", required=True, metavar="OUTDIR", help="export folder to write")
@@ -200,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = argv
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:

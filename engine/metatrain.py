@@ -147,6 +147,24 @@ def task_features(model: AdaptedEncoder, phi: Params, batch: Batch) -> torch.Ten
     return functional_call(model, phi, args=(), kwargs=batch.inputs)
 
 
+def meta_gradients(
+    meta: MetaParameters, backbone: Backbone, sampler, config: MetaTrainConfig, step: int, rank: int
+) -> tuple[list[float], list[float]]:
+    """Accumulate this rank's share of the step's meta-gradient; return query losses, accuracies.
+
+    The episodes of (step, rank) depend on nothing else, which makes resume exact.
+    """
+    rng = random.Random(f"{config.seed}-{rank}-{step}")
+    losses, accuracies = [], []
+    for _ in range(config.meta_batch):
+        support, query = encode_episode(backbone, sampler.sample(rng), config.max_length)
+        loss, accuracy = episode_loss(meta, support, query, config.inner_steps, config.order)
+        (loss / config.meta_batch).backward()
+        losses.append(loss.item())
+        accuracies.append(accuracy)
+    return losses, accuracies
+
+
 # ---- distributed ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Ranks:
@@ -266,15 +284,8 @@ def metatrain(
     started = time.perf_counter()
     for step in range(first_step, config.outer_steps):
         check_cancel(should_stop)
-        rng = random.Random(f"{config.seed}-{ranks.rank}-{step}")
         optimizer.zero_grad(set_to_none=True)
-        losses, accuracies = [], []
-        for _ in range(config.meta_batch):
-            support, query = encode_episode(backbone, sampler.sample(rng), config.max_length)
-            loss, accuracy = episode_loss(meta, support, query, config.inner_steps, config.order)
-            (loss / config.meta_batch).backward()
-            losses.append(loss.item())
-            accuracies.append(accuracy)
+        losses, accuracies = meta_gradients(meta, backbone, sampler, config, step, ranks.rank)
         average_gradients(parameters, ranks)
         torch.nn.utils.clip_grad_norm_(parameters, config.clip_norm)
         optimizer.step()

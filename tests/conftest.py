@@ -83,3 +83,50 @@ def fitted_classifier(backbone, topic_examples):
     from engine.classifier import Classifier
 
     return Classifier(backbone, max_length=64).fit(*topic_examples)
+
+
+TINY_CONFIGS = {
+    "bert": ("BertConfig", "BertModel"),
+    "roberta": ("RobertaConfig", "RobertaModel"),
+    "distilbert": ("DistilBertConfig", "DistilBertModel"),
+    "mpnet": ("MPNetConfig", "MPNetModel"),
+    "electra": ("ElectraConfig", "ElectraModel"),
+}
+
+
+def make_tiny_backbone(model_type: str = "bert", *, seed: int = 0, dtype=torch.float32):
+    """A real architecture with random weights, 2 layers of width 32: fast enough for gradchecks."""
+    import transformers
+
+    from engine.backbone import Backbone, Pooling, fingerprint_model, load_backbone  # noqa: F401
+
+    config_name, model_name = TINY_CONFIGS[model_type]
+    sizes = (
+        dict(dim=32, n_layers=2, n_heads=2, hidden_dim=37)
+        if model_type == "distilbert"
+        else dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37)
+    )
+    config = getattr(transformers, config_name)(vocab_size=30522, **sizes)
+    config._attn_implementation = "eager"
+    torch.manual_seed(seed)
+    model = getattr(transformers, model_name)(config).to(dtype).eval().requires_grad_(False)
+    from transformers import AutoTokenizer
+
+    from engine.backbone import default_backbone_dir
+
+    tokenizer = AutoTokenizer.from_pretrained(default_backbone_dir())
+    if model_type in ("distilbert", "roberta", "mpnet"):
+        tokenizer.model_input_names = ["input_ids", "attention_mask"]
+    return Backbone(
+        name=f"tiny-{model_type}",
+        model=model,
+        tokenizer=tokenizer,
+        fingerprint=fingerprint_model(model),
+        pooling=Pooling.MEAN,
+        model_dir=None,
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_backbone():
+    return make_tiny_backbone("bert")

@@ -1,0 +1,100 @@
+import logging
+
+import numpy as np
+import pytest
+from conftest import HELD_OUT, TOPICS
+
+from engine.classifier import Classifier, NotFittedError
+from engine.progress import Cancelled
+
+
+def test_fine_tuning_three_topics_beats_chance_clearly(fitted_classifier):
+    texts, truth = zip(*HELD_OUT)
+    predicted = fitted_classifier.predict(list(texts))
+    accuracy = np.mean([p == t for p, t in zip(predicted, truth)])
+    assert accuracy >= 0.75  # chance is 1/3
+    assert fitted_classifier.labels == sorted(TOPICS)
+
+
+def test_predict_shapes_single_and_many(fitted_classifier):
+    assert fitted_classifier.predict("Preheat the oven and grease the pan") == "cooking"
+    probabilities = fitted_classifier.predict_proba(["one", "two words", "and three words here"])
+    assert probabilities.shape == (3, 3)
+    assert np.allclose(probabilities.sum(1), 1.0, atol=1e-5)
+    assert fitted_classifier.predict_proba([]).shape == (0, 3)
+
+
+def test_batching_and_padding_do_not_change_probabilities(fitted_classifier):
+    texts = [text for text, _ in HELD_OUT]
+    one_by_one = np.concatenate([fitted_classifier.predict_proba([t]) for t in texts])
+    batched = fitted_classifier.predict_proba(texts, batch_size=5)
+    assert np.allclose(one_by_one, batched, atol=1e-5)
+
+
+def test_save_load_gives_identical_probabilities(fitted_classifier, backbone, tmp_path):
+    path = fitted_classifier.save(tmp_path / "topics.safetensors")
+    loaded = Classifier.load(path, backbone=backbone)
+    texts = [text for text, _ in HELD_OUT]
+    assert loaded.labels == fitted_classifier.labels
+    assert np.array_equal(loaded.predict_proba(texts), fitted_classifier.predict_proba(texts))
+    assert loaded.training["examples_per_class"] == {label: 8 for label in TOPICS}
+    assert path.stat().st_size < 1_000_000
+
+
+def test_classifier_file_is_a_small_fraction_of_the_backbone(fitted_classifier, backbone, tmp_path):
+    from engine.formats import read_classifier_file
+
+    content = read_classifier_file(fitted_classifier.save(tmp_path / "c.safetensors"))
+    stored = sum(t.numel() for t in content.tensors.values())
+    assert stored / backbone.num_parameters < 0.006
+
+
+def test_pairs_are_supported(backbone):
+    texts = [("A man plays guitar", "A person makes music"), ("A man plays guitar", "A cat sleeps"),
+             ("Kids run outside", "Children are running"), ("Kids run outside", "A car is parked")]
+    classifier = Classifier(backbone, max_length=32).fit(texts, ["yes", "no", "yes", "no"])
+    assert classifier.predict([("A dog barks", "An animal makes noise")]) in (["yes"], ["no"])
+
+
+@pytest.mark.parametrize(
+    "texts, labels, classes, message",
+    [
+        ([], [], None, "No examples given"),
+        (["a", "b"], ["x"], None, "differ in length"),
+        (["a", "b"], ["x", "x"], None, "Only one class"),
+        (["a", "b"], ["x", "y"], ["x", "y", "z"], r"Class\(es\) \['z'\] have no examples"),
+        (["a", "b"], ["x", "w"], ["x", "y"], r"Label\(s\) \['w'\] are not among"),
+        (["a", "  "], ["x", "y"], None, r"Example\(s\) \[1\] have empty text"),
+    ],
+)
+def test_bad_training_data_is_explained(backbone, texts, labels, classes, message):
+    with pytest.raises(ValueError, match=message):
+        Classifier(backbone).fit(texts, labels, classes=classes)
+
+
+def test_long_texts_are_truncated_and_counted(backbone, caplog):
+    long_text = "the football match " * 100
+    with caplog.at_level(logging.WARNING):
+        classifier = Classifier(backbone, max_length=16).fit(
+            [long_text, "bake bread", "soccer game", "boil pasta"], ["s", "c", "s", "c"]
+        )
+    assert classifier.training["truncated_texts"] == 1
+    assert "truncated" in caplog.text
+    assert classifier.predict(long_text) == "s"
+
+
+def test_cancel_keeps_the_previous_classifier(backbone, topic_examples):
+    classifier = Classifier(backbone, max_length=32).fit(["win", "bake", "goal", "stir"], ["s", "c", "s", "c"])
+    before = classifier.predict_proba(["a goal"])
+    with pytest.raises(Cancelled):
+        classifier.fit(*topic_examples, should_stop=lambda: True)
+    assert classifier.labels == ["c", "s"]
+    assert np.array_equal(classifier.predict_proba(["a goal"]), before)
+
+
+def test_untrained_classifier_refuses_to_predict_or_save(backbone, tmp_path):
+    classifier = Classifier(backbone)
+    with pytest.raises(NotFittedError, match="call fit"):
+        classifier.predict("x")
+    with pytest.raises(NotFittedError, match="train the classifier first"):
+        classifier.save(tmp_path / "x.safetensors")

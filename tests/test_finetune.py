@@ -1,0 +1,129 @@
+"""The inner loop: which parameters move, and what the outer loop can differentiate."""
+
+import dataclasses
+
+import pytest
+import torch
+from conftest import make_tiny_backbone
+
+from engine.adapters import AdaptedEncoder, AdapterConfig
+from engine.backbone import encode_texts
+from engine.finetune import Batch, Order, inner_loop, task_loss
+from engine.formats import initial_meta_checkpoint
+from engine.head import prototype_head
+from engine.metatrain import MetaParameters, episode_loss
+from engine.progress import Cancelled
+
+SUPPORT = ["goal scored late", "the match ended", "bake the cake", "stir the soup"]
+QUERY = ["a penalty kick", "whisk the eggs"]
+
+
+def batch(backbone, texts, labels):
+    return Batch(encode_texts(backbone, texts, max_length=16), torch.tensor(labels))
+
+
+def nonzero_meta(backbone, dtype=torch.float32, seed=0):
+    """An untrained checkpoint with small random up-projections, so every path carries gradient."""
+    checkpoint = initial_meta_checkpoint(backbone, AdapterConfig(adapter_width=4, meta_width=3), steps=2)
+    generator = torch.Generator().manual_seed(seed)
+
+    def jitter(group):
+        return {
+            n: (t + 0.05 * torch.randn(t.shape, generator=generator, dtype=t.dtype) if ".up." in n else t).to(dtype)
+            for n, t in group.items()
+        }
+
+    return dataclasses.replace(
+        checkpoint,
+        omega=jitter(checkpoint.omega),
+        phi0=jitter(checkpoint.phi0),
+        log_alpha={n: t.to(dtype) for n, t in checkpoint.log_alpha.items()},
+        log_scale=checkpoint.log_scale.to(dtype),
+    )
+
+
+def test_fine_tuning_moves_only_phi_and_head(tiny_backbone):
+    checkpoint = nonzero_meta(tiny_backbone)
+    model = AdaptedEncoder(tiny_backbone, checkpoint.config)
+    model.load_state_dict(checkpoint.omega, strict=False)
+    model.requires_grad_(False)
+    before = {n: p.clone() for n, p in model.state_dict().items()}
+    support = batch(tiny_backbone, SUPPORT, [0, 0, 1, 1])
+    with torch.no_grad():
+        features = model(**support.inputs)
+    head = prototype_head(features, support.labels, 2, torch.tensor(10.0))
+    params = {n: t.clone().requires_grad_() for n, t in {**checkpoint.phi0, **head}.items()}
+    events = []
+    fitted = inner_loop(model, params, support, 3, checkpoint.step_sizes(), progress=events.append)
+    assert [e.done for e in events] == [1, 2, 3] and events[-1].total == 3
+    assert all(p.grad is None for p in model.parameters())
+    assert all(torch.equal(before[n], t) for n, t in model.state_dict().items())
+    assert all(t.grad_fn is None for t in fitted.values())  # use time: nothing to differentiate
+    moved = {n for n in params if not torch.equal(params[n], fitted[n])}
+    assert moved == set(params)  # every adapter tensor and the head took steps
+    assert task_loss(model, fitted, support) < task_loss(model, params, support)
+
+
+@pytest.mark.parametrize("order", [Order.SECOND, Order.FIRST])
+def test_meta_gradients_reach_omega_phi0_alpha_and_scale(tiny_backbone, order):
+    meta = MetaParameters(tiny_backbone, nonzero_meta(tiny_backbone), torch.device("cpu"))
+    support = batch(tiny_backbone, SUPPORT, [0, 0, 1, 1])
+    query = batch(tiny_backbone, QUERY, [0, 1])
+    loss, _ = episode_loss(meta, support, query, steps=2, order=order)
+    loss.backward()
+    missing = [n for n, p in meta.named().items() if p.grad is None or not p.grad.abs().sum() > 0]
+    assert missing == []
+    assert all(p.grad is None for n, p in meta.model.named_parameters() if not p.requires_grad)
+
+
+def test_second_order_gradient_matches_finite_differences():
+    backbone = make_tiny_backbone("bert", dtype=torch.float64)
+    meta = MetaParameters(backbone, nonzero_meta(backbone, torch.float64), torch.device("cpu"))
+    support = batch(backbone, SUPPORT, [0, 0, 1, 1])
+    query = batch(backbone, QUERY, [0, 1])
+
+    def query_loss():
+        return episode_loss(meta, support, query, steps=2, order=Order.SECOND)[0]
+
+    query_loss().backward()
+    alpha_name = next(n for n in meta.log_alpha if ".down.weight" in n)
+    omega_name = next(n for n in meta.named() if n.startswith("omega/") and ".up.weight" in n)
+    for tensor in (meta.log_alpha[alpha_name], meta.named()[omega_name]):
+        index = (0,) * tensor.dim()
+        analytic = tensor.grad[index].item()
+        eps = 1e-5
+        losses = []
+        for shift in (eps, -2 * eps, eps):
+            with torch.no_grad():
+                tensor[index] += shift
+            losses.append(query_loss().item())
+        numeric = (losses[0] - losses[1]) / (2 * eps)
+        assert analytic == pytest.approx(numeric, rel=1e-4, abs=1e-9)
+
+
+def test_cancel_between_steps(tiny_backbone):
+    checkpoint = nonzero_meta(tiny_backbone)
+    model = AdaptedEncoder(tiny_backbone, checkpoint.config).requires_grad_(False)
+    support = batch(tiny_backbone, SUPPORT, [0, 0, 1, 1])
+    head = prototype_head(model(**support.inputs), support.labels, 2, torch.tensor(10.0))
+    params = {n: t.detach().clone().requires_grad_() for n, t in {**checkpoint.phi0, **head}.items()}
+    steps_seen = []
+    with pytest.raises(Cancelled):
+        inner_loop(model, params, support, 5, checkpoint.step_sizes(),
+                   progress=lambda e: steps_seen.append(e.done),
+                   should_stop=lambda: len(steps_seen) >= 2)
+    assert steps_seen == [1, 2]
+
+
+def test_chunked_gradients_equal_one_batch(tiny_backbone):
+    from engine.finetune import support_gradients
+
+    checkpoint = nonzero_meta(tiny_backbone)
+    model = AdaptedEncoder(tiny_backbone, checkpoint.config).requires_grad_(False)
+    support = batch(tiny_backbone, SUPPORT, [0, 0, 1, 1])
+    head = prototype_head(model(**support.inputs), support.labels, 2, torch.tensor(10.0))
+    params = {n: t.detach().clone().requires_grad_() for n, t in {**checkpoint.phi0, **head}.items()}
+    whole = support_gradients(model, params, support, create_graph=False, chunk_size=64)
+    chunked = support_gradients(model, params, support, create_graph=False, chunk_size=3)
+    assert torch.allclose(whole[0], chunked[0], atol=1e-6)
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(whole[1], chunked[1]))
