@@ -146,8 +146,11 @@ def cross_validate(
 
         classifier = Classifier(backbone, meta, max_length=max_length)
         classifier.fit(
-            [texts[i] for i in train], [labels[i] for i in train],
-            classes=classes, progress=report, should_stop=should_stop,
+            [texts[i] for i in train],
+            [labels[i] for i in train],
+            classes=classes,
+            progress=report,
+            should_stop=should_stop,
         )
         check_cancel(should_stop)
         predicted = classifier.predict([texts[i] for i in held_out])

@@ -73,6 +73,30 @@ class Project:
         return counts
 
 
+def parse_pasted_examples(text: str, default_label: str = "") -> list[Example]:
+    """Clipboard text -> examples, one per non-blank line.
+
+    A line `text<TAB>label` (as copied from a spreadsheet) gives its own label; the last tab
+    separates, so a text may itself hold tabs. A plain line gets `default_label`. A first line
+    that is a copied header (`text<TAB>label`, any case) is skipped.
+    """
+    examples = []
+    for number, line in enumerate(text.splitlines()):
+        if not line.strip():
+            continue
+        body, tab, label = line.rpartition("\t")
+        if not tab:
+            body, label = line, ""
+        if (
+            number == 0
+            and tab
+            and (body.strip().lower(), label.strip().lower()) == ("text", "label")
+        ):
+            continue
+        examples.append(Example(body.strip(), label.strip() or default_label))
+    return examples
+
+
 def project_to_json(project: Project) -> str:
     check_project(project)
     classifier = None

@@ -37,8 +37,9 @@ def test_cross_validation_on_topics(backbone, topic_examples):
     texts, labels = topic_examples
     meta = default_meta_checkpoint(backbone)
     events = []
-    report = cross_validate(texts, labels, backbone=backbone, meta=meta, folds=4,
-                            max_length=32, progress=events.append)
+    report = cross_validate(
+        texts, labels, backbone=backbone, meta=meta, folds=4, max_length=32, progress=events.append
+    )
     assert report.folds == 4 and report.examples == len(texts)
     assert report.classes == sorted(set(labels))
     assert sum(map(sum, report.confusion)) == len(texts)
@@ -57,8 +58,14 @@ def test_too_few_examples_and_cancel(backbone, topic_examples):
     texts, labels = topic_examples
     meta = default_meta_checkpoint(backbone)
     with pytest.raises(NotEnoughExamples, match="at least 4"):
-        cross_validate(texts[:3] + texts[8:11], labels[:3] + labels[8:11], backbone=backbone,
-                       meta=meta, max_length=32)
+        cross_validate(
+            texts[:3] + texts[8:11],
+            labels[:3] + labels[8:11],
+            backbone=backbone,
+            meta=meta,
+            max_length=32,
+        )
     with pytest.raises(Cancelled):
-        cross_validate(texts, labels, backbone=backbone, meta=meta, max_length=32,
-                       should_stop=lambda: True)
+        cross_validate(
+            texts, labels, backbone=backbone, meta=meta, max_length=32, should_stop=lambda: True
+        )

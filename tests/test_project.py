@@ -20,12 +20,16 @@ from engine.project import (
 def sample_project(classifier_file: bytes | None = b"\x00safetensors\xffbytes") -> Project:
     return Project(
         classes=["sports", "cooking"],
-        examples=[Example("The striker scored", "sports"), Example("Whisk the eggs", "cooking"),
-                  Example("unsorted line", "")],
+        examples=[
+            Example("The striker scored", "sports"),
+            Example("Whisk the eggs", "cooking"),
+            Example("unsorted line", ""),
+        ],
         settings=ProjectSettings(meta_checkpoint="/some/where", max_length=64),
         classifier_file=classifier_file,
-        quality=QualityReport(["sports", "cooking"], 2, 2, 0.5, {"sports": 1.0, "cooking": 0.0},
-                              [[1, 0], [1, 0]], 1.5),
+        quality=QualityReport(
+            ["sports", "cooking"], 2, 2, 0.5, {"sports": 1.0, "cooking": 0.0}, [[1, 0], [1, 0]], 1.5
+        ),
     )
 
 
@@ -43,8 +47,11 @@ def test_classifier_file_bytes_round_trip(tmp_path, fitted_classifier):
     file_bytes = fitted_classifier.save(tmp_path / "c.safetensors").read_bytes()
     path = save_project(sample_project(file_bytes), tmp_path / "p.fewshot.json")
     (tmp_path / "again.safetensors").write_bytes(load_project(path).classifier_file)
-    again = Classifier.load(tmp_path / "again.safetensors", backbone=fitted_classifier.backbone,
-                            meta=fitted_classifier.meta)
+    again = Classifier.load(
+        tmp_path / "again.safetensors",
+        backbone=fitted_classifier.backbone,
+        meta=fitted_classifier.meta,
+    )
     assert again.predict("Bake the bread") == fitted_classifier.predict("Bake the bread")
 
 
@@ -66,16 +73,27 @@ def test_save_is_atomic_when_the_project_is_invalid(tmp_path):
         ("[]", "not a Fewshot Studio project"),
         ('{"format": "something-else"}', "not a Fewshot Studio project"),
         ('{"format": "fewshot-studio-project", "format_version": 99}', "update Fewshot Studio"),
-        ('{"format": "fewshot-studio-project", "format_version": 1, "classes": "a"}',
-         '"classes" must be a list'),
-        ('{"format": "fewshot-studio-project", "format_version": 1, "examples": [{"label": "a"}]}',
-         'needs a "text"'),
-        ('{"format": "fewshot-studio-project", "format_version": 1, "classes": ["a", "a"]}',
-         "listed twice"),
-        ('{"format": "fewshot-studio-project", "format_version": 1, "classes": [""]}',
-         "empty name"),
-        ('{"format": "fewshot-studio-project", "format_version": 1, "classes": ["a"],'
-         ' "classifier": {"file": "@@@", "sha256": "0"}}', "not valid base64"),
+        (
+            '{"format": "fewshot-studio-project", "format_version": 1, "classes": "a"}',
+            '"classes" must be a list',
+        ),
+        (
+            '{"format": "fewshot-studio-project", "format_version": 1, "examples": [{"label": "a"}]}',
+            'needs a "text"',
+        ),
+        (
+            '{"format": "fewshot-studio-project", "format_version": 1, "classes": ["a", "a"]}',
+            "listed twice",
+        ),
+        (
+            '{"format": "fewshot-studio-project", "format_version": 1, "classes": [""]}',
+            "empty name",
+        ),
+        (
+            '{"format": "fewshot-studio-project", "format_version": 1, "classes": ["a"],'
+            ' "classifier": {"file": "@@@", "sha256": "0"}}',
+            "not valid base64",
+        ),
     ],
 )
 def test_damaged_documents_are_explained(text, message):
@@ -107,3 +125,19 @@ def test_shipped_example_project_is_valid():
     for path in paths:
         project = load_project(path)
         assert len(project.classes) >= 3 and all(n >= 3 for n in project.counts().values())
+
+
+@pytest.mark.parametrize(
+    "clipboard, expected",
+    [
+        ("one\ntwo\n\n", [("one", "pick"), ("two", "pick")]),
+        ("a text\tsports\nplain line\n", [("a text", "sports"), ("plain line", "pick")]),
+        ("Text\tLabel\nwith\ttab\tcooking\n", [("with\ttab", "cooking")]),
+        ("  spaced  \t  finance \r\nno label\t\n", [("spaced", "finance"), ("no label", "pick")]),
+        ("\n\n", []),
+    ],
+)
+def test_parse_pasted_examples(clipboard, expected):
+    from engine.project import parse_pasted_examples
+
+    assert parse_pasted_examples(clipboard, "pick") == [Example(t, lbl) for t, lbl in expected]

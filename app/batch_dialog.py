@@ -1,0 +1,289 @@
+"""Classify every row of a CSV, TSV or Excel file in the background, with rows/s and Cancel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QUrl, Slot
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import prompts
+from app.app_settings import AppSettings
+from app.column_guess import guess_text_column
+from app.job_runner import JobRunner
+from app.message_banner import MessageBanner, MessageKind
+from app.model_host import ModelHost
+from app.table_preview_model import TablePreviewModel
+from app.worker import Worker
+
+BATCH_JOB = "batch"
+PREVIEW_ROWS = 20
+
+
+def batch_job(classifier, input_path: Path, output_path: Path, text_column: str):
+    def job(progress, should_stop):
+        from engine.batch import classify_csv
+
+        return classify_csv(
+            input_path,
+            output_path,
+            text_column=text_column,
+            predictor=classifier,
+            progress=progress,
+            should_stop=should_stop,
+        )
+
+    return job
+
+
+def default_output(input_path: Path) -> Path:
+    suffix = ".tsv" if input_path.suffix.lower() in (".tsv", ".txt") else ".csv"
+    return input_path.with_name(f"{input_path.stem}-classified{suffix}")
+
+
+class BatchDialog(QDialog):
+    """Non-modal: the user can keep working (or trying texts) while a file is classified."""
+
+    def __init__(
+        self,
+        host: ModelHost,
+        runner: JobRunner,
+        settings: AppSettings,
+        parent: QWidget | None = None,
+    ):
+        super().__init__(parent)
+        self._host, self._runner, self._settings = host, runner, settings
+        self.report = None
+        self.setWindowTitle("Classify a file")
+        self.setAccessibleName("Classify a file")
+        self.resize(780, 560)
+        self.banner = MessageBanner()
+        self.input_edit = QLineEdit()
+        self.input_edit.setReadOnly(True)
+        self.input_edit.setPlaceholderText("Choose a CSV, TSV or Excel file…")
+        self.input_edit.setAccessibleName("File to classify")
+        choose_input = QPushButton("Choose…")
+        choose_input.setAccessibleName("Choose the file to classify")
+        choose_input.clicked.connect(self._choose_input)
+        input_row = QHBoxLayout()
+        input_row.addWidget(self.input_edit, 1)
+        input_row.addWidget(choose_input)
+        self.column_combo = QComboBox()
+        self.column_combo.setAccessibleName("Text column")
+        self.column_combo.setToolTip("The column holding the texts to classify")
+        self.column_combo.currentIndexChanged.connect(self._highlight)
+        self.output_edit = QLineEdit()
+        self.output_edit.setAccessibleName("Output file")
+        self.output_edit.setToolTip(
+            "CSV (or TSV) written with the predicted class and probabilities"
+        )
+        choose_output = QPushButton("Choose…")
+        choose_output.setAccessibleName("Choose the output file")
+        choose_output.clicked.connect(self._choose_output)
+        output_row = QHBoxLayout()
+        output_row.addWidget(self.output_edit, 1)
+        output_row.addWidget(choose_output)
+        form = QFormLayout()
+        form.addRow("File:", input_row)
+        form.addRow("Text column:", self.column_combo)
+        form.addRow("Write to:", output_row)
+        self.preview_model = TablePreviewModel(self)
+        self.preview = QTableView()
+        self.preview.setModel(self.preview_model)
+        self.preview.setAccessibleName("Preview of the file")
+        self.preview.setWordWrap(False)
+        self.progress = QProgressBar()
+        self.progress.setAccessibleName("Rows classified")
+        self.progress.setVisible(False)
+        self.rate = QLabel()
+        self.rate.setAccessibleName("Classification speed")
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.start_button = self.buttons.addButton(
+            "Classify", QDialogButtonBox.ButtonRole.ActionRole
+        )
+        self.start_button.setDefault(True)
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button = self.buttons.addButton(
+            "Cancel", QDialogButtonBox.ButtonRole.ActionRole
+        )
+        self.cancel_button.setToolTip("Stop; nothing is written to the output file")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.setEnabled(False)
+        self.open_folder_button = self.buttons.addButton(
+            "Open folder", QDialogButtonBox.ButtonRole.ActionRole
+        )
+        self.open_folder_button.clicked.connect(self.open_folder)
+        self.open_folder_button.setVisible(False)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.banner)
+        layout.addLayout(form)
+        layout.addWidget(QLabel(f"First {PREVIEW_ROWS} rows:"))
+        layout.addWidget(self.preview, 1)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.rate)
+        layout.addWidget(self.buttons)
+        self._input: Path | None = None
+
+    # ---- choosing ---------------------------------------------------------------------
+    @Slot()
+    def _choose_input(self) -> None:
+        path = prompts.open_path(
+            self, "Classify a file", self._settings.last_folder, prompts.TABLE_FILTER
+        )
+        if path is not None:
+            self.set_input(path)
+
+    def set_input(self, path: Path) -> bool:
+        """Read the first rows for the preview and columns; False (with a message) if unreadable."""
+        from engine.tables import TableError, read_table
+
+        path = Path(path)
+        try:
+            frame = read_table(path, nrows=PREVIEW_ROWS)
+        except TableError as error:
+            self.banner.show_error(str(error))
+            return False
+        columns = [str(c) for c in frame.columns]
+        if not columns:
+            self.banner.show_error(f"`{path.name}` has no columns: is it empty?")
+            return False
+        rows = frame.astype(str).values.tolist()
+        self._input = path
+        self._settings.last_folder = str(path.parent)
+        self.input_edit.setText(str(path))
+        self.preview_model.set_table(columns, rows)
+        self.column_combo.blockSignals(True)
+        self.column_combo.clear()
+        self.column_combo.addItems(columns)
+        self.column_combo.setCurrentText(guess_text_column(columns, rows) or columns[0])
+        self.column_combo.blockSignals(False)
+        self._highlight()
+        self.output_edit.setText(str(default_output(path)))
+        self.banner.clear()
+        self.open_folder_button.setVisible(False)
+        if not rows:
+            self.banner.show_message(
+                f"`{path.name}` has a header but no rows.", MessageKind.WARNING
+            )
+        return True
+
+    def set_text_column(self, column: str) -> None:
+        self.column_combo.setCurrentText(column)
+
+    @Slot()
+    def _choose_output(self) -> None:
+        suggested = self.output_edit.text() or self._settings.last_folder
+        path = prompts.save_path(
+            self, "Write the results to", suggested, "CSV (*.csv);;TSV (*.tsv)"
+        )
+        if path is not None:
+            self.output_edit.setText(str(path))
+
+    @Slot()
+    def _highlight(self) -> None:
+        self.preview_model.set_highlighted({self.column_combo.currentText()})
+
+    # ---- running ----------------------------------------------------------------------
+    @Slot()
+    def start(self) -> None:
+        classifier = self._host.classifier
+        if classifier is None:
+            self.banner.show_error("Train the classifier first: the file is classified with it.")
+            return
+        if self._input is None:
+            self.banner.show_error("Choose the file to classify first.")
+            return
+        output = self.output_edit.text().strip()
+        if not output:
+            self.banner.show_error("Choose where to write the results.")
+            return
+        if self._runner.is_running(BATCH_JOB):
+            return
+        worker = Worker(
+            batch_job(
+                classifier, self._input, Path(output).expanduser(), self.column_combo.currentText()
+            ),
+            name=BATCH_JOB,
+        )
+        worker.progressed.connect(self._progressed)
+        worker.succeeded.connect(self._done)
+        worker.failed.connect(self._failed)
+        worker.cancelled.connect(self._cancelled)
+        worker.finished.connect(self._finished)
+        self.banner.clear()
+        self.report = None
+        self.rate.setText("Starting…")
+        self.progress.setRange(0, 0)
+        self.progress.setVisible(True)
+        self.start_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.open_folder_button.setVisible(False)
+        self._runner.start(worker)
+
+    @Slot()
+    def cancel(self) -> None:
+        self._runner.abort(BATCH_JOB)
+        self.rate.setText("Cancelling…")
+
+    @Slot(str, int, int, object)
+    def _progressed(self, stage: str, done: int, total: int, metrics) -> None:
+        total = max(total, done)
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        rate = metrics.get("rows/s", 0.0)
+        self.rate.setText(f"{done:,} of about {total:,} rows · {rate:,.0f} rows/s")
+
+    @Slot(object)
+    def _done(self, report) -> None:
+        self.report = report
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        empty = f" ({report.empty_rows:,} with empty text left blank)" if report.empty_rows else ""
+        self.rate.setText(
+            f"{report.rows:,} rows{empty} in {report.seconds:,.1f} s · "
+            f"{report.rows_per_second:,.0f} rows/s"
+        )
+        self.banner.show_message(f"Done: wrote {report.output_path}.", MessageKind.SUCCESS)
+        self.open_folder_button.setVisible(True)
+
+    @Slot(str)
+    def _failed(self, message: str) -> None:
+        self.banner.show_error(f"Classification failed: {message}")
+        self.rate.clear()
+
+    @Slot()
+    def _cancelled(self) -> None:
+        self.banner.show_message("Cancelled: the output file was not written.", MessageKind.INFO)
+        self.rate.clear()
+
+    @Slot()
+    def _finished(self) -> None:
+        self.progress.setVisible(self.report is not None)
+        self.start_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+
+    @Slot()
+    def open_folder(self) -> None:
+        if self.report is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(self.report.output_path).parent)))
+
+    def reject(self) -> None:
+        """Closing the dialog while a file is being classified cancels that run."""
+        if self._runner.is_running(BATCH_JOB):
+            self.cancel()
+        super().reject()

@@ -1,0 +1,59 @@
+"""Owns the threads of background jobs: start, abort, and stop them all on close."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from app.worker import Worker
+
+
+class JobRunner(QObject):
+    """One QThread per running job, keyed by a name so a second "train" cannot start twice.
+
+    Callers create the Worker, connect its signals to slots of GUI objects (so they run in
+    the GUI thread), then call start(). Threads and workers delete themselves when done.
+    """
+
+    job_finished = Signal(str)  # the name, once its thread has ended and the name is free
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._running: dict[str, tuple[Worker, QThread]] = {}
+
+    def start(self, worker: Worker) -> None:
+        if worker.name in self._running:
+            raise RuntimeError(f"A {worker.name!r} job is already running.")
+        thread = QThread()
+        thread.setObjectName(worker.name)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        worker.finished.connect(thread.quit)
+        worker.finished.connect(worker.deleteLater)
+        thread.finished.connect(self._forget)
+        thread.finished.connect(thread.deleteLater)
+        self._running[worker.name] = (worker, thread)
+        thread.start()
+
+    def is_running(self, name: str) -> bool:
+        return name in self._running
+
+    def abort(self, name: str) -> None:
+        if name in self._running:
+            self._running[name][0].abort()
+
+    def stop_all(self, timeout_ms: int = 10_000) -> None:
+        """Ask every job to stop and wait for its thread (quit() + wait(), as on close)."""
+        for worker, _ in self._running.values():
+            worker.abort()
+        for _, thread in list(self._running.values()):
+            thread.quit()
+            thread.wait(timeout_ms)
+
+    @Slot()
+    def _forget(self) -> None:
+        thread = self.sender()
+        for name, (_, running) in list(self._running.items()):
+            if running is thread:
+                running.wait()  # `finished` comes from the thread just before it ends
+                del self._running[name]
+                self.job_finished.emit(name)

@@ -1,0 +1,138 @@
+"""Try it: type a text, see the predicted class and a probability bar per class."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import jobs
+from app.job_runner import JobRunner
+from app.model_host import ModelHost
+from app.worker import Worker
+
+PREDICT_JOB = "predict"
+DEBOUNCE_MS = 250  # after the last key press: fast enough to feel live, slow enough to skip words
+BAR_SCALE = 1000
+
+
+class TryPanel(QWidget):
+    """Predicts in the background as the user types; a result for an older text is dropped,
+    and at most one prediction runs at a time (the newest text goes next)."""
+
+    def __init__(self, host: ModelHost, runner: JobRunner, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._host, self._runner = host, runner
+        self._waiting = False  # a newer text arrived while a prediction was running
+        title = QLabel("Try it")
+        title.setObjectName("panelTitle")
+        self.input = QPlainTextEdit()
+        self.input.setPlaceholderText("Type or paste a text to see how it is classified…")
+        self.input.setAccessibleName("Text to classify")
+        self.input.setToolTip("Type a text: the prediction updates as you type (Ctrl+L)")
+        self.input.setMaximumHeight(84)
+        self.input.setTabChangesFocus(True)
+        self.prediction = QLabel()
+        self.prediction.setObjectName("predictionLabel")
+        self.prediction.setAccessibleName("Predicted class")
+        self.prediction.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._bars_box = QWidget()
+        self._bars = QGridLayout(self._bars_box)
+        self._bars.setContentsMargins(0, 0, 0, 0)
+        self._bars.setColumnStretch(1, 1)
+        self._bar_widgets: dict[str, tuple[QLabel, QProgressBar]] = {}
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(title)
+        layout.addWidget(self.input)
+        layout.addWidget(self.prediction)
+        layout.addWidget(self._bars_box)
+        layout.addStretch(1)
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(DEBOUNCE_MS)
+        self._timer.timeout.connect(self.request)
+        self.input.textChanged.connect(self._timer.start)
+        host.classifier_changed.connect(self.request)
+        runner.job_finished.connect(self._job_finished)
+        self.request()
+
+    def text(self) -> str:
+        return self.input.toPlainText().strip()
+
+    @Slot()
+    def request(self) -> None:
+        classifier = self._host.classifier
+        if classifier is None:
+            self._show_message("Train the classifier to try it here.")
+            return
+        if not self.text():
+            self._show_message("")
+            self._set_bars(classifier.labels, [0.0] * len(classifier.labels))
+            return
+        if self._runner.is_running(PREDICT_JOB):
+            self._waiting = True
+            return
+        worker = Worker(jobs.predict(classifier, self.text()), name=PREDICT_JOB)
+        worker.succeeded.connect(self._predicted)
+        worker.failed.connect(self._show_message)
+        self._runner.start(worker)
+
+    @Slot(object)
+    def _predicted(self, result: tuple[str, list[str], list[float]]) -> None:
+        text, labels, probabilities = result
+        if text != self.text() or self._host.classifier is None:
+            return  # the user typed on, or the classifier changed: a newer request follows
+        best = max(range(len(labels)), key=probabilities.__getitem__)
+        self.prediction.setText(f"{labels[best]}  ·  {probabilities[best]:.0%}")
+        self.prediction.setAccessibleDescription(
+            f"Predicted class {labels[best]} with probability {probabilities[best]:.0%}"
+        )
+        self._set_bars(labels, probabilities, best)
+
+    @Slot(str)
+    def _job_finished(self, name: str) -> None:
+        if name == PREDICT_JOB and self._waiting:
+            self._waiting = False
+            self.request()
+
+    def _show_message(self, text: str) -> None:
+        self.prediction.setText(text)
+        if self._host.classifier is None:
+            self._set_bars([], [])
+
+    def _set_bars(self, labels: list[str], probabilities: list[float], best: int = -1) -> None:
+        if list(self._bar_widgets) != labels:
+            self._rebuild_bars(labels)
+        for position, (label, probability) in enumerate(zip(labels, probabilities, strict=True)):
+            name, bar = self._bar_widgets[label]
+            bar.setValue(round(probability * BAR_SCALE))
+            bar.setFormat(f"{probability:.0%}")
+            bar.setAccessibleDescription(f"{label}: {probability:.0%}")
+            name.setStyleSheet("font-weight: bold;" if position == best else "")
+
+    def _rebuild_bars(self, labels: list[str]) -> None:
+        for name, bar in self._bar_widgets.values():
+            name.deleteLater()
+            bar.deleteLater()
+        self._bar_widgets = {}
+        for row, label in enumerate(labels):
+            name = QLabel(label)
+            bar = QProgressBar()
+            bar.setRange(0, BAR_SCALE)
+            bar.setAccessibleName(f"Probability of {label}")
+            bar.setTextVisible(True)
+            self._bars.addWidget(name, row, 0)
+            self._bars.addWidget(bar, row, 1)
+            self._bar_widgets[label] = (name, bar)
+
+    def probabilities(self) -> dict[str, float]:
+        """What the bars show, as fractions (tests and accessibility tools read this)."""
+        return {label: bar.value() / BAR_SCALE for label, (_, bar) in self._bar_widgets.items()}
