@@ -108,7 +108,7 @@ def inject_adapters(model: nn.Module, config: AdapterConfig) -> nn.Module:
 
 
 def parameter_group(name: str) -> str:
-    """"omega", "phi" or "theta" for a parameter name of an adapted model."""
+    """ "omega", "phi" or "theta" for a parameter name of an adapted model."""
     parts = name.split(".")
     if ADAPTER in parts:
         return "phi"

@@ -96,8 +96,13 @@ class Classifier:
         params = {n: t.clone().requires_grad_() for n, t in {**phi0, **head}.items()}
         step_sizes = {n: t.to(device) for n, t in self.meta.step_sizes().items()}
         fitted = inner_loop(
-            model, params, support, self.meta.steps, step_sizes,
-            progress=progress, should_stop=should_stop,
+            model,
+            params,
+            support,
+            self.meta.steps,
+            step_sizes,
+            progress=progress,
+            should_stop=should_stop,
         )
         self._install(model, fitted, classes)
         self.training = {
@@ -110,7 +115,8 @@ class Classifier:
         if self.training["truncated_texts"]:
             log.warning(
                 "%d training texts were longer than %d tokens and were truncated.",
-                self.training["truncated_texts"], self.max_length,
+                self.training["truncated_texts"],
+                self.max_length,
             )
         return self
 
@@ -146,7 +152,7 @@ class Classifier:
         probabilities = np.empty((len(texts), len(self.labels)), dtype=np.float32)
         with torch.inference_mode():
             for start in range(0, len(texts), batch_size):
-                chosen = order[start:start + batch_size]
+                chosen = order[start : start + batch_size]
                 inputs = encode_texts(self.backbone, [texts[i] for i in chosen], self.max_length)
                 logits = head_logits(self._model(**inputs), self._head)
                 probabilities[chosen] = logits.softmax(-1).float().cpu().numpy()

@@ -19,7 +19,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     temp = Path(temp_name)
     try:
         yield temp
-        os.chmod(temp, path.stat().st_mode & 0o777 if path.exists() else 0o644)  # not mkstemp's 0600
+        os.chmod(
+            temp, path.stat().st_mode & 0o777 if path.exists() else 0o644
+        )  # not mkstemp's 0600
         os.replace(temp, path)
     finally:
         temp.unlink(missing_ok=True)

@@ -101,9 +101,7 @@ def inner_loop(
         loss, grads = support_gradients(
             model, current, support, create_graph=order is Order.SECOND, chunk_size=chunk_size
         )
-        params = {
-            name: p - step_sizes[name] * g for (name, p), g in zip(params.items(), grads)
-        }
+        params = {name: p - step_sizes[name] * g for (name, p), g in zip(params.items(), grads)}
         if progress is not None:
             progress(ProgressEvent("Fine-tuning", step + 1, steps, {"loss": loss.item()}))
     return detached(params) if order is Order.NONE else params

@@ -63,7 +63,11 @@ class MetaCheckpoint:
 
     def tensors(self) -> Params:
         named = {"log_scale": self.log_scale.detach().reshape(())}
-        for prefix, group in (("omega", self.omega), ("phi0", self.phi0), ("log_alpha", self.log_alpha)):
+        for prefix, group in (
+            ("omega", self.omega),
+            ("phi0", self.phi0),
+            ("log_alpha", self.log_alpha),
+        ):
             named.update({f"{prefix}/{name}": t.detach() for name, t in group.items()})
         return {name: t.to("cpu", torch.float32).contiguous() for name, t in named.items()}
 
@@ -77,7 +81,11 @@ class MetaCheckpoint:
 
 
 def initial_meta_checkpoint(
-    backbone: Backbone, config: AdapterConfig | None = None, *, steps: int = DEFAULT_STEPS, seed: int = 0
+    backbone: Backbone,
+    config: AdapterConfig | None = None,
+    *,
+    steps: int = DEFAULT_STEPS,
+    seed: int = 0,
 ) -> MetaCheckpoint:
     """The untrained checkpoint: identity meta-adapters and adapters, hand-picked step sizes."""
     config = config or AdapterConfig()
@@ -86,7 +94,9 @@ def initial_meta_checkpoint(
         model = AdaptedEncoder(backbone, config)
     phi0 = {n: p.detach().clone() for n, p in model.group("phi").items()}
     log_alpha = {n: torch.tensor(math.log(DEFAULT_ADAPTER_STEP)) for n in phi0}
-    log_alpha.update({n: torch.tensor(math.log(DEFAULT_HEAD_STEP)) for n in (HEAD_WEIGHT, HEAD_BIAS)})
+    log_alpha.update(
+        {n: torch.tensor(math.log(DEFAULT_HEAD_STEP)) for n in (HEAD_WEIGHT, HEAD_BIAS)}
+    )
     return MetaCheckpoint(
         config=config,
         steps=steps,
@@ -182,7 +192,9 @@ def save_classifier_file(content: ClassifierFile, path: str | Path) -> Path:
     content.created = content.created or datetime.datetime.now(datetime.timezone.utc).isoformat()
     description = {f.name: getattr(content, f.name) for f in dataclasses.fields(content)}
     del description["tensors"]
-    tensors = {n: t.detach().to("cpu", torch.float32).contiguous() for n, t in content.tensors.items()}
+    tensors = {
+        n: t.detach().to("cpu", torch.float32).contiguous() for n, t in content.tensors.items()
+    }
     metadata = {CLASSIFIER_METADATA_KEY: json.dumps(description, sort_keys=True)}
     atomic_write_bytes(path, save_tensors_bytes(tensors, metadata=metadata))
     return Path(path)
@@ -206,7 +218,9 @@ def read_classifier_file(path: str | Path) -> ClassifierFile:
     description = json.loads(metadata[CLASSIFIER_METADATA_KEY])
     _check_version(description.get("format_version"), path)
     known = {f.name for f in dataclasses.fields(ClassifierFile)}
-    content = ClassifierFile(tensors=tensors, **{k: v for k, v in description.items() if k in known})
+    content = ClassifierFile(
+        tensors=tensors, **{k: v for k, v in description.items() if k in known}
+    )
     weight = tensors.get(HEAD_WEIGHT)
     if weight is None or weight.shape[0] != len(content.labels):
         raise FormatError(
@@ -216,7 +230,9 @@ def read_classifier_file(path: str | Path) -> ClassifierFile:
     return content
 
 
-def check_compatible(content: ClassifierFile, backbone: Backbone, meta: MetaCheckpoint, path) -> None:
+def check_compatible(
+    content: ClassifierFile, backbone: Backbone, meta: MetaCheckpoint, path
+) -> None:
     """Explain, in words, any mismatch between a classifier file and what it is loaded with."""
     if content.backbone_fingerprint != backbone.fingerprint:
         raise FormatError(

@@ -34,7 +34,11 @@ def user_data_dir() -> Path:
 def user_cache_dir() -> Path:
     """Rebuildable data (word indexes, clusters): beside user data when overridden."""
     override = os.environ.get(DATA_DIR_VARIABLE)
-    path = Path(override) / "cache" if override else platformdirs.user_cache_path(APP_NAME, appauthor=False)
+    path = (
+        Path(override) / "cache"
+        if override
+        else platformdirs.user_cache_path(APP_NAME, appauthor=False)
+    )
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -80,6 +80,7 @@ class MetaParameters:
         self.model.load_state_dict(checkpoint.omega, strict=False)
         for name, parameter in self.model.named_parameters():
             parameter.requires_grad_(name in checkpoint.omega)
+
         def leaf(tensor: torch.Tensor) -> torch.Tensor:
             return tensor.detach().to(device).clone().requires_grad_()
 
@@ -104,7 +105,7 @@ class MetaParameters:
         )
 
     def to_checkpoint(self, **changes) -> MetaCheckpoint:
-        omega = {n[len("omega/"):]: p for n, p in self.named().items() if n.startswith("omega/")}
+        omega = {n[len("omega/") :]: p for n, p in self.named().items() if n.startswith("omega/")}
         return dataclasses.replace(
             self.checkpoint,
             omega={n: p.detach().cpu().clone() for n, p in omega.items()},
@@ -120,7 +121,9 @@ def encode_episode(backbone: Backbone, episode: Episode, max_length: int) -> tup
         inputs = encode_texts(backbone, texts, max_length)
         return Batch(inputs, torch.tensor(labels, device=inputs["input_ids"].device))
 
-    return batch(episode.support, episode.support_labels), batch(episode.query, episode.query_labels)
+    return batch(episode.support, episode.support_labels), batch(
+        episode.query, episode.query_labels
+    )
 
 
 def episode_loss(
@@ -198,7 +201,9 @@ def average_gradients(parameters: list[torch.Tensor], ranks: Ranks) -> None:
 
 
 # ---- checkpoints and resume -------------------------------------------------------------
-def save_trainer_state(folder: Path, optimizer, meta: MetaParameters, step: int, extra: dict) -> None:
+def save_trainer_state(
+    folder: Path, optimizer, meta: MetaParameters, step: int, extra: dict
+) -> None:
     """Optimizer moments as safetensors, the rest as JSON: resumable without pickle."""
     names = list(meta.named())
     state = optimizer.state_dict()
@@ -313,7 +318,10 @@ def metatrain(
             }
             save_meta_checkpoint(meta.to_checkpoint(training=training), out_dir)
             save_trainer_state(
-                out_dir, optimizer, meta, done,
+                out_dir,
+                optimizer,
+                meta,
+                done,
                 {"config": config.to_json(), "history": history, "seconds": seconds},
             )
         if progress is not None and ranks.is_main:

@@ -58,9 +58,13 @@ class EpisodeShape:
 
     def __post_init__(self):
         if not 2 <= self.n_way[0] <= self.n_way[1]:
-            raise ValueError(f"`n_way` must be a range (lo, hi) with 2 <= lo <= hi, got {self.n_way}.")
+            raise ValueError(
+                f"`n_way` must be a range (lo, hi) with 2 <= lo <= hi, got {self.n_way}."
+            )
         if not 1 <= self.k_shot[0] <= self.k_shot[1]:
-            raise ValueError(f"`k_shot` must be a range (lo, hi) with 1 <= lo <= hi, got {self.k_shot}.")
+            raise ValueError(
+                f"`k_shot` must be a range (lo, hi) with 1 <= lo <= hi, got {self.k_shot}."
+            )
         if self.query < 1:
             raise ValueError(f"`query` must be at least 1, got {self.query}.")
 
@@ -104,7 +108,9 @@ def read_task_folder(folder: Path, split: str = "train") -> LabeledDataset:
                 text = (row["text"], row["text_b"]) if row.get("text_b") else row["text"]
                 by_label[str(row["label"])].append(text)
             except (json.JSONDecodeError, KeyError) as error:
-                raise ValueError(f"`{path}` line {number}: expected JSON with text and label ({error}).") from error
+                raise ValueError(
+                    f"`{path}` line {number}: expected JSON with text and label ({error})."
+                ) from error
     return LabeledDataset(folder.name, dict(by_label))
 
 
@@ -154,11 +160,15 @@ class WordIndex:
     sentence_ids: np.ndarray  # (total,) int32
 
     def sentences_with(self, word_id: int) -> np.ndarray:
-        return self.sentence_ids[self.offsets[word_id]:self.offsets[word_id + 1]]
+        return self.sentence_ids[self.offsets[word_id] : self.offsets[word_id + 1]]
 
 
 def read_sentences(paths: list[Path], max_chars: int = 400) -> list[str]:
-    files = [p for root in map(Path, paths) for p in (sorted(root.glob("*.txt")) if root.is_dir() else [root])]
+    files = [
+        p
+        for root in map(Path, paths)
+        for p in (sorted(root.glob("*.txt")) if root.is_dir() else [root])
+    ]
     if not files:
         raise ValueError(f"No .txt files found in {', '.join(map(str, paths))} for SMLMT tasks.")
     sentences = []
@@ -190,19 +200,27 @@ def build_word_index(
 
 def load_word_index(paths: list[Path], cache_dir: Path) -> WordIndex:
     """Build the index once per set of files (keyed by names, sizes, mtimes); reuse it after."""
-    files = sorted(p for root in map(Path, paths) for p in (root.glob("*.txt") if root.is_dir() else [root]))
+    files = sorted(
+        p for root in map(Path, paths) for p in (root.glob("*.txt") if root.is_dir() else [root])
+    )
     key = hashlib.sha256(
-        json.dumps([[str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns] for p in files]).encode()
+        json.dumps(
+            [[str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
+        ).encode()
     ).hexdigest()[:16]
     cache = cache_dir / f"word-index-{key}.npz"
     sentences = read_sentences(files)
     if cache.is_file():
         stored = np.load(cache, allow_pickle=False)
-        return WordIndex(sentences, stored["words"].tolist(), stored["offsets"], stored["sentence_ids"])
+        return WordIndex(
+            sentences, stored["words"].tolist(), stored["offsets"], stored["sentence_ids"]
+        )
     index = build_word_index(sentences)
     cache_dir.mkdir(parents=True, exist_ok=True)
     temp = cache.with_suffix(".tmp.npz")
-    np.savez(temp, words=np.array(index.words), offsets=index.offsets, sentence_ids=index.sentence_ids)
+    np.savez(
+        temp, words=np.array(index.words), offsets=index.offsets, sentence_ids=index.sentence_ids
+    )
     temp.replace(cache)
     return index
 
@@ -267,9 +285,10 @@ class MixedSampler:
         if not 0.0 <= lam <= 1.0:
             raise ValueError(f"`lambda` must be in [0, 1], got {lam}.")
         if supervised is None and lam > 0 or not smlmt and lam < 1:
+            missing = "task folders" if supervised is None else "unlabeled text"
             raise ValueError(
-                f"`lambda`={lam} needs {'task folders' if supervised is None else 'unlabeled text'}: "
-                "give them, or set lambda to 0 (only unlabeled text) or 1 (only task folders)."
+                f"`lambda`={lam} needs {missing}: give them, or set lambda to 0 (only unlabeled "
+                "text) or 1 (only task folders)."
             )
         self.supervised, self.smlmt, self.lam = supervised, smlmt, lam
 
@@ -289,9 +308,11 @@ def word_embeddings(backbone, words: list[str], batch_size: int = 512) -> np.nda
     rows = []
     with torch.inference_mode():
         for start in range(0, len(words), batch_size):
-            inputs = encode_texts(backbone, words[start:start + batch_size], 16)
+            inputs = encode_texts(backbone, words[start : start + batch_size], 16)
             hidden = backbone.model(**inputs).last_hidden_state
-            rows.append(pool(hidden, inputs["attention_mask"], backbone.pooling).float().cpu().numpy())
+            rows.append(
+                pool(hidden, inputs["attention_mask"], backbone.pooling).float().cpu().numpy()
+            )
     return np.concatenate(rows)
 
 
@@ -323,7 +344,9 @@ def build_sampler(
     """The task mixture of DESIGN.md and a summary of the data it draws from."""
     folders = find_task_folders(task_dirs) if task_dirs else []
     if task_dirs and not folders:
-        raise ValueError(f"No task folders with train.jsonl under {', '.join(map(str, task_dirs))}.")
+        raise ValueError(
+            f"No task folders with train.jsonl under {', '.join(map(str, task_dirs))}."
+        )
     datasets = [read_task_folder(folder) for folder in folders]
     supervised = SupervisedSampler(datasets, shape) if datasets else None
     smlmt, summary = [], {"tasks": {d.name: d.size for d in datasets}}
@@ -333,8 +356,11 @@ def build_sampler(
         mask = backbone.tokenizer.mask_token
         smlmt = [SmlmtSampler(index, shape, mask), SmlmtSampler(index, shape, mask, clusters)]
         summary["unlabeled"] = {
-            "files": sorted(p.name for root in map(Path, unlabeled) for p in
-                            (root.glob("*.txt") if root.is_dir() else [root])),
+            "files": sorted(
+                p.name
+                for root in map(Path, unlabeled)
+                for p in (root.glob("*.txt") if root.is_dir() else [root])
+            ),
             "sentences": len(index.sentences),
             "words": len(index.words),
             "clusters": len(clusters),
@@ -343,7 +369,9 @@ def build_sampler(
     return MixedSampler(supervised, smlmt, lam), summary
 
 
-def validation_episodes(task_dirs: list[Path], shape: EpisodeShape, count: int, seed: int) -> list[Episode]:
+def validation_episodes(
+    task_dirs: list[Path], shape: EpisodeShape, count: int, seed: int
+) -> list[Episode]:
     """Fixed episodes from the tasks' validation.jsonl files (none if there are none)."""
     folders = find_task_folders(task_dirs, split="validation") if task_dirs else []
     datasets = [read_task_folder(folder, "validation") for folder in folders]

@@ -13,12 +13,12 @@ from engine.adapters import (
 from engine.backbone import encode_texts, pool
 
 
-def frozen_and_adapted(backbone, texts, config=AdapterConfig()):
+def frozen_and_adapted(backbone, texts):
     inputs = encode_texts(backbone, texts, max_length=32)
     with torch.no_grad():
         hidden = backbone.model(**inputs).last_hidden_state
         frozen = pool(hidden, inputs["attention_mask"], backbone.pooling)
-        adapted = AdaptedEncoder(backbone, config)(**inputs)
+        adapted = AdaptedEncoder(backbone, AdapterConfig())(**inputs)
     return frozen, adapted
 
 
@@ -46,11 +46,15 @@ def test_site_table_covers_each_architecture(model_type):
     model = AdaptedEncoder(backbone, AdapterConfig(adapter_width=4, meta_width=3))
     sites = [m for m in model.modules() if isinstance(m, AdaptedSite)]
     assert len(sites) == 4
-    assert all(s.adapter.down.out_features == 4 and s.meta_below.down.out_features == 3 for s in sites)
+    assert all(
+        s.adapter.down.out_features == 4 and s.meta_below.down.out_features == 3 for s in sites
+    )
     inputs = encode_texts(backbone, ["hello there", "general kenobi"], max_length=16)
     with torch.no_grad():
         hidden = backbone.model(**inputs).last_hidden_state
-        assert torch.equal(model(**inputs), pool(hidden, inputs["attention_mask"], backbone.pooling))
+        assert torch.equal(
+            model(**inputs), pool(hidden, inputs["attention_mask"], backbone.pooling)
+        )
 
 
 def test_parameter_groups_split_theta_omega_phi(tiny_backbone):

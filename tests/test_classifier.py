@@ -50,8 +50,12 @@ def test_classifier_file_is_a_small_fraction_of_the_backbone(fitted_classifier, 
 
 
 def test_pairs_are_supported(backbone):
-    texts = [("A man plays guitar", "A person makes music"), ("A man plays guitar", "A cat sleeps"),
-             ("Kids run outside", "Children are running"), ("Kids run outside", "A car is parked")]
+    texts = [
+        ("A man plays guitar", "A person makes music"),
+        ("A man plays guitar", "A cat sleeps"),
+        ("Kids run outside", "Children are running"),
+        ("Kids run outside", "A car is parked"),
+    ]
     classifier = Classifier(backbone, max_length=32).fit(texts, ["yes", "no", "yes", "no"])
     assert classifier.predict([("A dog barks", "An animal makes noise")]) in (["yes"], ["no"])
 
@@ -84,7 +88,9 @@ def test_long_texts_are_truncated_and_counted(backbone, caplog):
 
 
 def test_cancel_keeps_the_previous_classifier(backbone, topic_examples):
-    classifier = Classifier(backbone, max_length=32).fit(["win", "bake", "goal", "stir"], ["s", "c", "s", "c"])
+    classifier = Classifier(backbone, max_length=32).fit(
+        ["win", "bake", "goal", "stir"], ["s", "c", "s", "c"]
+    )
     before = classifier.predict_proba(["a goal"])
     with pytest.raises(Cancelled):
         classifier.fit(*topic_examples, should_stop=lambda: True)

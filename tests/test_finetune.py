@@ -24,12 +24,18 @@ def batch(backbone, texts, labels):
 
 def nonzero_meta(backbone, dtype=torch.float32, seed=0):
     """An untrained checkpoint with small random up-projections, so every path carries gradient."""
-    checkpoint = initial_meta_checkpoint(backbone, AdapterConfig(adapter_width=4, meta_width=3), steps=2)
+    checkpoint = initial_meta_checkpoint(
+        backbone, AdapterConfig(adapter_width=4, meta_width=3), steps=2
+    )
     generator = torch.Generator().manual_seed(seed)
 
     def jitter(group):
         return {
-            n: (t + 0.05 * torch.randn(t.shape, generator=generator, dtype=t.dtype) if ".up." in n else t).to(dtype)
+            n: (
+                t + 0.05 * torch.randn(t.shape, generator=generator, dtype=t.dtype)
+                if ".up." in n
+                else t
+            ).to(dtype)
             for n, t in group.items()
         }
 
@@ -106,12 +112,20 @@ def test_cancel_between_steps(tiny_backbone):
     model = AdaptedEncoder(tiny_backbone, checkpoint.config).requires_grad_(False)
     support = batch(tiny_backbone, SUPPORT, [0, 0, 1, 1])
     head = prototype_head(model(**support.inputs), support.labels, 2, torch.tensor(10.0))
-    params = {n: t.detach().clone().requires_grad_() for n, t in {**checkpoint.phi0, **head}.items()}
+    params = {
+        n: t.detach().clone().requires_grad_() for n, t in {**checkpoint.phi0, **head}.items()
+    }
     steps_seen = []
     with pytest.raises(Cancelled):
-        inner_loop(model, params, support, 5, checkpoint.step_sizes(),
-                   progress=lambda e: steps_seen.append(e.done),
-                   should_stop=lambda: len(steps_seen) >= 2)
+        inner_loop(
+            model,
+            params,
+            support,
+            5,
+            checkpoint.step_sizes(),
+            progress=lambda e: steps_seen.append(e.done),
+            should_stop=lambda: len(steps_seen) >= 2,
+        )
     assert steps_seen == [1, 2]
 
 
@@ -122,7 +136,9 @@ def test_chunked_gradients_equal_one_batch(tiny_backbone):
     model = AdaptedEncoder(tiny_backbone, checkpoint.config).requires_grad_(False)
     support = batch(tiny_backbone, SUPPORT, [0, 0, 1, 1])
     head = prototype_head(model(**support.inputs), support.labels, 2, torch.tensor(10.0))
-    params = {n: t.detach().clone().requires_grad_() for n, t in {**checkpoint.phi0, **head}.items()}
+    params = {
+        n: t.detach().clone().requires_grad_() for n, t in {**checkpoint.phi0, **head}.items()
+    }
     whole = support_gradients(model, params, support, create_graph=False, chunk_size=64)
     chunked = support_gradients(model, params, support, create_graph=False, chunk_size=3)
     assert torch.allclose(whole[0], chunked[0], atol=1e-6)

@@ -1,0 +1,249 @@
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import TOPICS
+from safetensors.torch import load_file
+
+from engine.adapters import AdapterConfig
+from engine.finetune import Order
+from engine.formats import initial_meta_checkpoint, load_meta_checkpoint
+from engine.metatrain import (
+    MetaParameters,
+    MetaTrainConfig,
+    encode_episode,
+    episode_loss,
+    meta_gradients,
+    metatrain,
+)
+from engine.progress import Cancelled
+from engine.tasks import EpisodeShape, SupervisedSampler, find_task_folders, read_task_folder
+
+
+def tiny_config(**changes) -> MetaTrainConfig:
+    settings = dict(
+        outer_steps=4,
+        meta_batch=2,
+        inner_steps=2,
+        order=Order.FIRST,
+        lam=1.0,
+        shape=EpisodeShape(n_way=(2, 3), k_shot=(2, 3), query=2),
+        max_length=16,
+        lr=1e-2,
+        alpha_lr=5e-2,
+        checkpoint_every=2,
+        validate_every=2,
+        validation_episodes=2,
+        adapter=AdapterConfig(adapter_width=4, meta_width=3),
+    )
+    return MetaTrainConfig(**{**settings, **changes})
+
+
+@pytest.fixture(scope="module")
+def task_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tasks")
+    for name, offset in (("topics", 0), ("topics_again", 4)):
+        folder = root / name
+        folder.mkdir()
+        rows = [
+            {"text": t, "label": label}
+            for label, texts in TOPICS.items()
+            for t in texts[offset:] + texts[:offset]
+        ]
+        (folder / "train.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    return root
+
+
+def sampler_for(root, shape):
+    return SupervisedSampler([read_task_folder(f) for f in find_task_folders([root])], shape)
+
+
+def tensors(folder):
+    return load_file(Path(folder) / "meta.safetensors")
+
+
+@pytest.mark.parametrize("order", [Order.FIRST, Order.SECOND])
+def test_resume_after_cancel_continues_exactly(tiny_backbone, task_root, tmp_path, order):
+    config = tiny_config(order=order)
+    sampler = sampler_for(task_root, config.shape)
+    straight = metatrain(tiny_backbone, sampler, config, tmp_path / "straight")
+    steps_started = []
+
+    def stop_after_three():
+        steps_started.append(1)
+        return len(steps_started) > 3
+
+    with pytest.raises(Cancelled):
+        metatrain(
+            tiny_backbone, sampler, config, tmp_path / "resumed", should_stop=stop_after_three
+        )
+    assert json.loads((tmp_path / "resumed" / "trainer_state.json").read_text())["step"] == 2
+    resumed = metatrain(tiny_backbone, sampler, config, tmp_path / "resumed")
+    a, b = tensors(straight.folder), tensors(resumed.folder)
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert [r["loss"] for r in straight.history] == [r["loss"] for r in resumed.history]
+    assert not torch.equal(
+        a["log_scale"],
+        initial_meta_checkpoint(tiny_backbone, config.adapter).tensors()["log_scale"],
+    )
+
+
+def test_resume_with_other_settings_is_refused(tiny_backbone, task_root, tmp_path):
+    config = tiny_config(outer_steps=2)
+    metatrain(tiny_backbone, sampler_for(task_root, config.shape), config, tmp_path / "run")
+    longer = tiny_config(outer_steps=3)  # more steps: allowed
+    metatrain(tiny_backbone, sampler_for(task_root, config.shape), longer, tmp_path / "run")
+    with pytest.raises(ValueError, match="different configuration"):
+        metatrain(
+            tiny_backbone,
+            sampler_for(task_root, config.shape),
+            tiny_config(lr=0.5),
+            tmp_path / "run",
+        )
+
+
+def test_checkpoint_records_training(tiny_backbone, task_root, tmp_path):
+    config = tiny_config(outer_steps=2)
+    result = metatrain(
+        tiny_backbone,
+        sampler_for(task_root, config.shape),
+        config,
+        tmp_path / "run",
+        name="tiny",
+        description={"command": "fewshot metatrain ..."},
+    )
+    checkpoint = load_meta_checkpoint(result.folder, backbone=tiny_backbone)
+    assert checkpoint.trained and checkpoint.name == "tiny" and checkpoint.steps == 2
+    assert checkpoint.training["command"] == "fewshot metatrain ..."
+    assert checkpoint.training["episodes"] == 4
+    assert set(checkpoint.training["hardware"]) >= {"device", "cpu_count", "world_size"}
+
+
+@pytest.mark.slow
+def test_outer_steps_reduce_query_loss_on_a_real_task(backbone, task_root, tmp_path):
+    config = tiny_config(outer_steps=12, meta_batch=2, checkpoint_every=12, lr=1e-2, alpha_lr=0.1)
+    sampler = sampler_for(task_root, config.shape)
+    episodes = [sampler.sample(random.Random(f"held-{i}")) for i in range(6)]
+
+    def mean_query_loss(checkpoint):
+        meta = MetaParameters(backbone, checkpoint, torch.device("cpu"))
+        losses = []
+        for episode in episodes:
+            support, query = encode_episode(backbone, episode, config.max_length)
+            losses.append(
+                episode_loss(meta, support, query, config.inner_steps, Order.NONE)[0].item()
+            )
+        return sum(losses) / len(losses)
+
+    before = mean_query_loss(
+        initial_meta_checkpoint(backbone, config.adapter, steps=config.inner_steps)
+    )
+    result = metatrain(backbone, sampler, config, tmp_path / "run")
+    after = mean_query_loss(result.checkpoint)
+    assert after < 0.9 * before
+
+
+@pytest.mark.slow
+def test_two_gloo_processes_average_like_one(tiny_backbone, task_root, tmp_path):
+    output = tmp_path / "grads.safetensors"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]), "OMP_NUM_THREADS": "1"}
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            str(Path(__file__).parent / "distributed_worker.py"),
+            str(task_root),
+            str(output),
+        ],
+        check=True,
+        env=env,
+        timeout=300,
+        capture_output=True,
+    )
+    distributed = load_file(output)
+    config = tiny_config()
+    sampler = sampler_for(task_root, config.shape)
+    per_rank = []
+    for rank in (0, 1):
+        meta = MetaParameters(
+            tiny_backbone,
+            initial_meta_checkpoint(tiny_backbone, config.adapter, steps=2),
+            torch.device("cpu"),
+        )
+        meta_gradients(meta, tiny_backbone, sampler, config, step=0, rank=rank)
+        per_rank.append({n: p.grad.clone() for n, p in meta.named().items()})
+    assert distributed.keys() == per_rank[0].keys()
+    for name, gradient in distributed.items():
+        expected = (per_rank[0][name] + per_rank[1][name]) / 2
+        assert torch.allclose(gradient, expected, atol=1e-6), name
+    assert not all(
+        torch.allclose(per_rank[0][n], per_rank[1][n]) for n in distributed
+    )  # ranks differ
+
+
+@pytest.mark.slow
+def test_cli_metatrain_emits_json_progress(task_root, tmp_path):
+    corpus = tmp_path / "text"
+    corpus.mkdir()
+    words = ["river", "castle", "garden", "engine", "violin", "harbour"]
+    (corpus / "a.txt").write_text(
+        "\n".join(
+            f"Line {i}: we talked about the {words[i % 6]} for a long while." for i in range(300)
+        )
+    )
+    env = {**os.environ, "FEWSHOT_DATA_DIR": str(tmp_path / "data")}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "engine.cli",
+            "metatrain",
+            "--tasks",
+            str(task_root),
+            "--unlabeled",
+            str(corpus),
+            "--steps",
+            "2",
+            "--meta-batch",
+            "2",
+            "--inner-steps",
+            "1",
+            "--first-order",
+            "--n-way",
+            "2",
+            "2",
+            "--k-shot",
+            "2",
+            "2",
+            "--query",
+            "1",
+            "--max-length",
+            "16",
+            "--clusters",
+            "3",
+            "--name",
+            "tiny",
+            "--json-progress",
+            "--validation-episodes",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [e["event"] for e in events] == ["progress", "progress", "done"]
+    assert {"loss", "accuracy", "episodes_per_s", "eta_s"} <= set(events[0])
+    assert Path(events[-1]["checkpoint"]) == tmp_path / "data" / "meta" / "tiny"
