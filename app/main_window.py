@@ -731,7 +731,7 @@ class MainWindow(QMainWindow):
         labels = self.host.classifier.labels if self.host.classifier else []
         self.banner.show_message(
             f"Saved the classifier to {path} ({len(data) / 1024:,.0f} KB; classes: "
-            f"{', '.join(labels)}). Use it with `fewshot predict {path.name} \"some text\"`, "
+            f'{", ".join(labels)}). Use it with `fewshot predict {path.name} "some text"`, '
             "or share it: it works with the "
             "same backbone and meta-adapter checkpoint.",
             MessageKind.SUCCESS,

@@ -1,0 +1,129 @@
+"""One-click Train: progress, the quality estimate, Try it, Cancel, and messages for bad data."""
+
+# ruff: noqa: F811 - pytest fixtures imported from test_app_support shadow their names
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from PySide6.QtCore import QTimer
+from test_app_support import (  # noqa: F401 - fixtures used by name
+    TRAINING_TIMEOUT_MS,
+    answers,
+    loaded_model,
+    topic_project,
+    train_and_wait,
+    window,
+)
+
+from app.message_banner import MessageKind
+
+
+def test_train_reports_progress_estimates_quality_and_try_it_predicts(window, qtbot):
+    window.document.load(topic_project(per_class=5), None)
+    stages, ticks = [], []
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(20)
+    window.train_panel.train()
+    # The engine runs in a worker thread: the GUI thread keeps ticking meanwhile.
+    qtbot.waitUntil(lambda: "step" in window.train_panel.stage.text(), timeout=TRAINING_TIMEOUT_MS)
+    stages.append(window.train_panel.stage.text())
+    qtbot.waitUntil(lambda: window.document.quality is not None, timeout=TRAINING_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not window.train_panel.is_busy)
+    timer.stop()
+    assert ticks and len(ticks) > 5
+    assert stages[0].startswith(("Fine-tuning: step", "Estimating quality"))
+    classifier = window.host.classifier
+    assert classifier is not None and classifier.labels == ["sports", "cooking", "finance"]
+    assert window.document.classifier_file is not None and window.document.is_modified
+    assert "Trained on 15 examples in 3 classes" in window.train_panel.status.text()
+    report = window.document.quality
+    assert report.folds == 5 and report.examples == 15
+    assert window.train_panel.quality.headline.text().startswith("Estimated accuracy:")
+    assert window.train_panel.quality.table.rowCount() == 3
+    assert window.train_panel.quality.table.columnCount() == 4  # 3 predicted classes + found
+
+    window.try_panel.input.setPlainText("The goalkeeper saved a penalty in the cup final")
+    qtbot.waitUntil(lambda: "%" in window.try_panel.prediction.text(), timeout=30_000)
+    assert window.try_panel.prediction.text().startswith("sports")
+    probabilities = window.try_panel.probabilities()
+    assert list(probabilities) == ["sports", "cooking", "finance"]
+    assert max(probabilities, key=probabilities.get) == "sports"
+    assert sum(probabilities.values()) == pytest.approx(1.0, abs=0.01)
+    window.try_panel.input.setPlainText("Whisk the cream with sugar and bake the tart")
+    qtbot.waitUntil(
+        lambda: window.try_panel.prediction.text().startswith("cooking"), timeout=30_000
+    )
+
+
+def test_too_few_examples_gives_a_plain_note(window, qtbot):
+    window.document.load(topic_project(per_class=3), None)
+    train_and_wait(qtbot, window)
+    assert window.host.classifier is not None
+    assert window.document.quality is None
+    assert (
+        "Too few examples for a quality estimate" in window.train_panel.quality.explanation.text()
+    )
+
+
+def test_cancel_keeps_the_previous_classifier(window, qtbot):
+    window.document.load(topic_project(per_class=2), None)
+    train_and_wait(qtbot, window)
+    previous, previous_file = window.host.classifier, window.document.classifier_file
+    assert previous is not None
+    # Many longer examples, so that training is still running when Cancel is pressed.
+    from engine.project import Example
+
+    texts = [
+        f"{e.text}, as reported in story number {i} of the week"
+        for i in range(8)
+        for e in window.document.examples.examples()
+    ]
+    window.document.add_examples(
+        [Example(t, "sports" if "striker" in t or "team" in t else "cooking") for t in texts],
+        "More",
+    )
+    window.document.settings.max_length = 64
+    window.train_panel.train()
+    qtbot.waitUntil(lambda: "step" in window.train_panel.stage.text(), timeout=TRAINING_TIMEOUT_MS)
+    pressed = time.perf_counter()
+    window.cancel_action.trigger()
+    qtbot.waitUntil(lambda: not window.train_panel.is_busy, timeout=10_000)
+    stopped = time.perf_counter() - pressed
+    assert window.banner.kind is MessageKind.INFO and "cancelled" in window.banner.text()
+    assert "previous classifier is kept" in window.banner.text()
+    assert window.host.classifier is previous
+    assert window.document.classifier_file == previous_file
+    assert stopped < 5.0, f"Cancel took {stopped:.1f} s"  # ~0.1-1 s; slack for a busy CI machine
+    assert window.train_panel.train_button.isEnabled()
+
+
+@pytest.mark.parametrize(
+    "pasted, message",
+    [
+        ("", "No examples given"),
+        ("a text\tonly\nanother text\tonly\n", "Only one class"),
+    ],
+)
+def test_unusable_data_shows_the_engine_message(window, qtbot, pasted, message):
+    if pasted:
+        window.paste_text(pasted)
+    train_and_wait(qtbot, window)
+    assert window.banner.kind is MessageKind.ERROR
+    assert message in window.banner.text()
+    assert window.host.classifier is None
+
+
+def test_a_class_without_examples_is_named(window, qtbot):
+    window.paste_text("goal\tsports\nrecipe\tcooking")
+    window.document.add_class("finance")
+    train_and_wait(qtbot, window)
+    assert "['finance'] have no examples" in window.banner.text()
+
+
+def test_train_before_the_model_is_loaded_says_to_wait(window):
+    window.host.model = None
+    window.train_panel.train()
+    assert "still loading" in window.banner.text()
