@@ -145,18 +145,9 @@ class Classifier:
         if not self.is_fitted:
             raise NotFittedError("This classifier is not trained yet: call fit() or load() first.")
         texts = [texts] if isinstance(texts, (str, tuple)) else list(texts)
-        if not texts:
-            return np.zeros((0, len(self.labels)), dtype=np.float32)
-        # Sort by length so each batch pads little, then restore the caller's order.
-        order = sorted(range(len(texts)), key=lambda i: len(str(texts[i])))
-        probabilities = np.empty((len(texts), len(self.labels)), dtype=np.float32)
-        with torch.inference_mode():
-            for start in range(0, len(texts), batch_size):
-                chosen = order[start : start + batch_size]
-                inputs = encode_texts(self.backbone, [texts[i] for i in chosen], self.max_length)
-                logits = head_logits(self._model(**inputs), self._head)
-                probabilities[chosen] = logits.softmax(-1).float().cpu().numpy()
-        return probabilities
+        return predict_probabilities(
+            self._model, self._head, self.backbone, texts, self.max_length, batch_size
+        )
 
     def predict(self, texts: Text | Sequence[Text], *, batch_size: int = 32) -> list[str] | str:
         """Predicted labels; a single text gives a single label."""
@@ -205,6 +196,27 @@ class Classifier:
         classifier._install(classifier._new_model(), content.tensors, content.labels)
         classifier.training = content.training
         return classifier
+
+
+def predict_probabilities(
+    model: AdaptedEncoder,
+    head: Params,
+    backbone: Backbone,
+    texts: list[Text],
+    max_length: int,
+    batch_size: int = 32,
+) -> np.ndarray:
+    """Softmax of the head over the model's pooled features, (n, N), in the order given."""
+    probabilities = np.empty((len(texts), head[HEAD_BIAS].shape[0]), dtype=np.float32)
+    # Sort by length so each batch pads little, then restore the caller's order.
+    order = sorted(range(len(texts)), key=lambda i: len(str(texts[i])))
+    with torch.inference_mode():
+        for start in range(0, len(texts), batch_size):
+            chosen = order[start : start + batch_size]
+            inputs = encode_texts(backbone, [texts[i] for i in chosen], max_length)
+            logits = head_logits(model(**inputs), head)
+            probabilities[chosen] = logits.softmax(-1).float().cpu().numpy()
+    return probabilities
 
 
 def check_training_data(

@@ -167,6 +167,46 @@ def cmd_metatrain(args) -> int:
     return 0
 
 
+def parse_numbers(text: str) -> list[int]:
+    """ "0-9" or "4,8,16" (or a mix) -> a list of integers."""
+    numbers = []
+    for part in text.split(","):
+        low, _, high = part.partition("-")
+        numbers += list(range(int(low), int(high) + 1)) if high else [int(low)]
+    return numbers
+
+
+def cmd_bench(args) -> int:
+    from engine.backbone import load_backbone
+    from engine.bench.fewshot import BenchSettings, render, run_bench, save_report
+    from engine.formats import load_meta_checkpoint
+
+    chosen = {
+        "tasks": args.tasks.split(",") if args.tasks else None,
+        **({"shots": parse_numbers(args.k)} if args.k else {}),
+        **({"splits": parse_numbers(args.splits)} if args.splits else {}),
+        **({"methods": args.methods.split(",")} if args.methods else {}),
+        **({"max_eval": args.max_eval} if args.max_eval else {}),
+        "max_length": args.max_length,
+        "seed": args.seed,
+    }
+    if args.quick:
+        settings = BenchSettings.quick(Path(args.suite), **chosen)
+        settings.tasks = settings.tasks or sorted(p.name for p in Path(args.suite).iterdir() if p.is_dir())[:2]
+    else:
+        settings = BenchSettings(Path(args.suite), **chosen)
+    backbone = load_backbone(args.backbone, device=args.device)
+    metas = {
+        "meta-adapter": load_meta_option(args.meta, backbone),
+        "maml-adapter": load_meta_checkpoint(args.maml_meta, backbone=backbone) if args.maml_meta else None,
+    }
+    report = run_bench(backbone, settings, metas, progress=progress_bar("Benchmark"))
+    if args.out:
+        save_report(report, Path(args.out))
+    print(render(report))
+    return 0
+
+
 def json_progress(event: ProgressEvent) -> None:
     """One JSON line per step on stdout, for the GUI's QProcess."""
     print(json.dumps({"event": "progress", "step": event.done, "total": event.total,
@@ -272,6 +312,22 @@ def build_parser() -> argparse.ArgumentParser:
     meta.add_argument("--backbone", default=DEFAULT_BACKBONE)
     meta.add_argument("--device", default="auto")
     meta.set_defaults(run=cmd_metatrain)
+
+    bench = commands.add_parser("bench", help="compare few-shot methods on a benchmark suite")
+    bench.add_argument("--suite", required=True, help="folder of task folders")
+    bench.add_argument("--tasks", help="comma-separated task names (default: all)")
+    bench.add_argument("--k", help="shots per class, e.g. 4,8,16")
+    bench.add_argument("--splits", help="split ids, e.g. 0-9")
+    bench.add_argument("--methods", help="comma-separated: meta-adapter, adapter, maml-adapter, "
+                       "linear-probe, prototype, setfit, full-finetune")
+    bench.add_argument("--max-eval", type=int, help="eval examples per task (seeded sample)")
+    bench.add_argument("--max-length", type=int, default=128)
+    bench.add_argument("--maml-meta", help="checkpoint meta-trained without meta-adapters")
+    bench.add_argument("--quick", action="store_true", help="2 tasks, 2 splits, k=4")
+    bench.add_argument("--seed", type=int, default=0)
+    bench.add_argument("--out", help="JSON report with every per-split number")
+    add_model_options(bench)
+    bench.set_defaults(run=cmd_bench)
     export = commands.add_parser("export", help="export a classifier file to ONNX")
     export.add_argument("classifier", help="classifier file (.safetensors)")
     export.add_argument("--onnx", required=True, metavar="OUTDIR", help="export folder to write")

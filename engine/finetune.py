@@ -64,12 +64,14 @@ def support_gradients(
     """Mean loss over the support set and its gradients; chunked when no graph is kept."""
     if create_graph or len(support) <= chunk_size:
         loss = task_loss(model, params, support)
-        return loss, torch.autograd.grad(loss, list(params.values()), create_graph=create_graph)
+        return loss, torch.autograd.grad(
+            loss, list(params.values()), create_graph=create_graph, materialize_grads=True
+        )
     total_loss, total_grads = 0.0, None
     for start in range(0, len(support), chunk_size):
         chunk = support.slice(start, start + chunk_size)
         loss = task_loss(model, params, chunk) * (len(chunk) / len(support))
-        grads = torch.autograd.grad(loss, list(params.values()))
+        grads = torch.autograd.grad(loss, list(params.values()), materialize_grads=True)
         total_grads = grads if total_grads is None else tuple(map(torch.add, total_grads, grads))
         total_loss += loss.detach()
     return torch.as_tensor(total_loss), total_grads

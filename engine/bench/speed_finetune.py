@@ -1,0 +1,99 @@
+"""One-click fine-tune time (3 classes x 8 examples) and torch predict throughput.
+
+    python -m engine.bench.speed_finetune [--suite DEV_SUITE] [--task sick_e] [--repeats 3]
+        [--peers full-finetune,setfit]
+
+Fine-tunes on `TASK_train_0_8.json` (a 3-class task gives 3 x 8 examples) with the default
+meta checkpoint, then the named peers on the same examples, and prints each one's median
+wall time with its ratio to ours; then predict throughput (texts/s) at batch 1 and 32.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from engine.backbone import load_backbone
+from engine.bench.environment import describe, environment
+from engine.bench.methods import FullFinetuneMethod, MethodUnavailable, SetFitMethod
+from engine.bench.suite import read_examples
+from engine.classifier import Classifier
+from engine.locations import default_meta_checkpoint
+
+DEFAULT_SUITE = Path("/work/shared/data/dev_suite")
+
+
+def median_seconds(run, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", type=Path, default=DEFAULT_SUITE)
+    parser.add_argument("--task", default="sick_e")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--peers", default="full-finetune,setfit")
+    parser.add_argument("--texts", type=int, default=256, help="texts for the throughput runs")
+    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    torch.manual_seed(args.seed)
+
+    backbone = load_backbone(device="cpu")
+    meta = default_meta_checkpoint(backbone)
+    train = read_examples(args.suite / args.task / f"{args.task}_train_0_8.json")
+    evaluation = read_examples(next((args.suite / args.task).glob("*_eval.json")))
+    evaluation = evaluation.sample(args.texts, args.seed)
+    classifier = Classifier(backbone, meta, max_length=args.max_length)
+    ours = median_seconds(lambda: classifier.fit(train.texts, train.labels), args.repeats)
+
+    rows = [("meta-adapter (ours)", ours, "1.0x")]
+    peers = {
+        "full-finetune": lambda: FullFinetuneMethod(backbone, max_length=args.max_length),
+        "setfit": lambda: SetFitMethod(backbone, max_length=args.max_length, seed=args.seed),
+    }
+    for name in filter(None, args.peers.split(",")):
+        try:
+            method = peers[name]()
+        except MethodUnavailable as reason:
+            rows.append((name, None, f"skipped: {reason}"))
+            continue
+        seconds = statistics.median(
+            method.run(train, evaluation.sample(8, 0)).fit_seconds for _ in range(args.repeats)
+        )
+        rows.append((name, seconds, f"{seconds / ours:.1f}x slower"))
+
+    classes = len(set(train.labels))
+    print(
+        f"Fine-tune, {classes} classes x 8 examples ({args.task}), median of {args.repeats}, "
+        f"meta checkpoint {meta.name!r}{'' if meta.trained else ' (untrained)'}\n"
+    )
+    print("| method | seconds | vs ours |\n|---|---|---|")
+    for name, seconds, ratio in rows:
+        print(f"| {name} | {'–' if seconds is None else f'{seconds:.2f}'} | {ratio} |")
+
+    print(
+        f"\nPredict throughput, torch eager, {len(evaluation)} texts of {args.task}, max length "
+        f"{args.max_length}\n\n| batch | texts/s |\n|---|---|"
+    )
+    for batch_size in (1, 32):
+        texts = evaluation.texts[: 64 if batch_size == 1 else None]
+        seconds = median_seconds(
+            lambda texts=texts, size=batch_size: classifier.predict_proba(texts, batch_size=size),
+            args.repeats,
+        )
+        print(f"| {batch_size} | {len(texts) / seconds:.1f} |")
+    print(f"\n{describe(environment(args.seed))}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+import dataclasses
+import json
+import re
+import statistics
+
+import pytest
+
+from engine.bench.fewshot import BenchSettings, accuracy_table, build_methods, render, run_bench
+from engine.bench.suite import load_suite
+from engine.formats import initial_meta_checkpoint
+
+SINGLE = {
+    "positive": [
+        "I loved this film",
+        "A wonderful, moving story",
+        "Great acting throughout",
+        "Truly delightful",
+        "An excellent script",
+    ],
+    "negative": [
+        "I hated this film",
+        "A dull, boring story",
+        "Terrible acting throughout",
+        "Truly awful",
+        "A dreadful script",
+    ],
+}
+PAIRS = {
+    "person": [
+        ("Marie Curie won two prizes", "Marie Curie"),
+        ("Obama spoke today", "Obama"),
+        ("Ada Lovelace wrote notes", "Ada Lovelace"),
+        ("Messi scored again", "Messi"),
+        ("Einstein was born in Ulm", "Einstein"),
+    ],
+    "location": [
+        ("Paris is busy in summer", "Paris"),
+        ("He moved to Kenya", "Kenya"),
+        ("The Alps are high", "Alps"),
+        ("Tokyo never sleeps", "Tokyo"),
+        ("We sailed to Crete", "Crete"),
+    ],
+}
+
+
+def write(path, rows):
+    path.write_text(json.dumps(rows))
+
+
+def single_rows(items):
+    return [
+        {"sentence1": t, "label": label} for label, texts in SINGLE.items() for t in texts[items]
+    ]
+
+
+def pair_rows(items):
+    return [
+        {"sentence1": a, "sentence2": b, "label": label}
+        for label, pairs in PAIRS.items()
+        for a, b in pairs[items]
+    ]
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory):
+    root = tmp_path_factory.mktemp("suite")
+    (root / "movies").mkdir()
+    (root / "conll").mkdir()  # file prefix differs from the folder name
+    write(root / "movies" / "movies_eval.json", single_rows(slice(2, 5)))
+    write(root / "conll" / "conll_c_eval.json", pair_rows(slice(2, 5)))
+    for split in (0, 1):
+        write(
+            root / "movies" / f"movies_train_{split}_2.json", single_rows(slice(split, split + 2))
+        )
+        write(root / "conll" / f"conll_c_train_{split}_2.json", pair_rows(slice(split, split + 2)))
+    return root
+
+
+@pytest.fixture(scope="module")
+def trained_looking_meta(backbone):
+    """The untrained checkpoint, labelled as trained: enough to exercise the method plumbing."""
+    return dataclasses.replace(initial_meta_checkpoint(backbone), training={"test": True}, name="t")
+
+
+def test_loader_matches_files_by_pattern(suite):
+    tasks = {t.name: t for t in load_suite(suite)}
+    assert set(tasks) == {"movies", "conll"}
+    assert tasks["conll"].eval_path.name == "conll_c_eval.json"
+    assert sorted(tasks["conll"].train_paths) == [(0, 2), (1, 2)]
+    pairs = tasks["conll"].train(0, 2)
+    assert all(isinstance(t, tuple) for t in pairs.texts) and set(pairs.labels) == set(PAIRS)
+    with pytest.raises(ValueError, match="has no train file for split 5, k=2"):
+        tasks["movies"].train(5, 2)
+
+
+def test_missing_eval_and_unknown_names_are_explained(suite, tmp_path, backbone):
+    broken = tmp_path / "broken" / "task"
+    broken.mkdir(parents=True)
+    write(broken / "task_train_0_2.json", single_rows(slice(0, 2)))
+    with pytest.raises(ValueError, match="needs exactly one \\*_eval.json file, found 0"):
+        load_suite(tmp_path / "broken")
+    with pytest.raises(ValueError, match=r"Unknown task\(s\) \['nope'\]"):
+        load_suite(suite, ["nope"])
+    with pytest.raises(ValueError, match=r"Unknown method\(s\) \['magic'\]"):
+        build_methods(["magic"], backbone, BenchSettings(suite), {})
+
+
+@pytest.mark.slow
+def test_every_method_runs_end_to_end_and_the_table_agrees(suite, backbone, trained_looking_meta):
+    settings = BenchSettings(
+        suite,
+        shots=[2],
+        splits=[0, 1],
+        max_length=24,
+        methods=[
+            "meta-adapter",
+            "adapter",
+            "maml-adapter",
+            "linear-probe",
+            "prototype",
+            "setfit",
+            "full-finetune",
+        ],
+    )
+    metas = {"meta-adapter": trained_looking_meta, "maml-adapter": trained_looking_meta}
+    report = run_bench(backbone, settings, metas)
+    ran = {r["method"] for r in report["runs"]}
+    assert ran | set(report["skipped"]) == set(settings.methods)
+    assert {
+        "meta-adapter",
+        "adapter",
+        "maml-adapter",
+        "linear-probe",
+        "prototype",
+        "full-finetune",
+    } <= ran
+    assert len(report["runs"]) == 2 * 2 * len(ran)
+    assert all(0.0 <= r["accuracy"] <= 1.0 for r in report["runs"])
+    assert report["environment"]["seed"] == 0 and "torch" in report["environment"]["versions"]
+
+    table = accuracy_table(report)
+    header = next(line for line in table.splitlines() if line.startswith("| task"))
+    methods = [m.strip() for m in header.strip("|").split("|")[1:]]
+    average_row = next(line for line in table.splitlines() if "average" in line)
+    shown = [float(re.sub(r"[*]", "", cell)) for cell in average_row.strip("|").split("|")[1:]]
+    for method, value in zip(methods, shown):
+        per_task = [
+            statistics.mean(
+                100 * r["accuracy"]
+                for r in report["runs"]
+                if r["method"] == method and r["task"] == task
+            )
+            for task in ("movies", "conll")
+        ]
+        assert value == pytest.approx(statistics.mean(per_task), abs=0.051)
+    assert "predict texts/s" in render(report)
