@@ -99,8 +99,11 @@ def cmd_info(args) -> int:
         f"Labels            {', '.join(content.labels)}",
         f"Backbone          {content.backbone} (fingerprint {content.backbone_fingerprint})",
         f"Meta-adapters     {content.meta_name} (fingerprint {content.meta_fingerprint})"
-        + ("" if content.meta_trained else
-           "  UNTRAINED: identity meta-adapters and default step sizes"),
+        + (
+            ""
+            if content.meta_trained
+            else "  UNTRAINED: identity meta-adapters and default step sizes"
+        ),
         f"Pooling           {content.pooling}, max length {content.max_length} tokens",
         f"Created           {content.created}",
         f"Training          {json.dumps(content.training, sort_keys=True)}",
@@ -130,12 +133,21 @@ def cmd_metatrain(args) -> int:
         shutil.rmtree(out)
     shape = EpisodeShape(tuple(args.n_way), tuple(args.k_shot), args.query)
     config = MetaTrainConfig(
-        outer_steps=args.steps, meta_batch=args.meta_batch, inner_steps=args.inner_steps,
-        order=order, lam=args.lam, shape=shape, max_length=args.max_length, lr=args.lr,
-        alpha_lr=args.alpha_lr, checkpoint_every=args.checkpoint_every,
-        validate_every=args.validate_every, validation_episodes=args.validation_episodes,
+        outer_steps=args.steps,
+        meta_batch=args.meta_batch,
+        inner_steps=args.inner_steps,
+        order=order,
+        lam=args.lam,
+        shape=shape,
+        max_length=args.max_length,
+        lr=args.lr,
+        alpha_lr=args.alpha_lr,
+        checkpoint_every=args.checkpoint_every,
+        validate_every=args.validate_every,
+        validation_episodes=args.validation_episodes,
         seed=args.seed,
         adapter=AdapterConfig(adapter_width=args.adapter_width, meta_width=args.meta_width),
+        train_meta_adapters=not args.no_meta_adapters,
     )
     # Second order on CPU needs eager attention: the fused kernel has no double backward.
     attention = "eager" if order is Order.SECOND else "sdpa"
@@ -143,18 +155,29 @@ def cmd_metatrain(args) -> int:
     tasks = [Path(p) for p in args.tasks or []]
     unlabeled = [Path(p) for p in args.unlabeled or []]
     sampler, data = build_sampler(
-        backbone, task_dirs=tasks, unlabeled=unlabeled, shape=shape, lam=args.lam,
-        cache_dir=user_cache_dir(), num_clusters=args.clusters, seed=args.seed,
+        backbone,
+        task_dirs=tasks,
+        unlabeled=unlabeled,
+        shape=shape,
+        lam=args.lam,
+        cache_dir=user_cache_dir(),
+        num_clusters=args.clusters,
+        seed=args.seed,
     )
     validation = validation_episodes(tasks, shape, args.validation_episodes, args.seed)
     argv = sys.argv[1:] if args.argv is None else args.argv
-    description = {"command": "fewshot " + " ".join(argv),
-                   "data": data, "backbone": backbone.name}
+    description = {"command": "fewshot " + " ".join(argv), "data": data, "backbone": backbone.name}
     emit = json_progress if args.json_progress else progress_bar("Meta-training")
     try:
         result = metatrain(
-            backbone, sampler, config, out, name=args.name, validation=validation,
-            description=description, progress=emit,
+            backbone,
+            sampler,
+            config,
+            out,
+            name=args.name,
+            validation=validation,
+            description=description,
+            progress=emit,
         )
     except Exception as error:
         if args.json_progress:
@@ -192,13 +215,17 @@ def cmd_bench(args) -> int:
     }
     if args.quick:
         settings = BenchSettings.quick(Path(args.suite), **chosen)
-        settings.tasks = settings.tasks or sorted(p.name for p in Path(args.suite).iterdir() if p.is_dir())[:2]
+        settings.tasks = (
+            settings.tasks or sorted(p.name for p in Path(args.suite).iterdir() if p.is_dir())[:2]
+        )
     else:
         settings = BenchSettings(Path(args.suite), **chosen)
     backbone = load_backbone(args.backbone, device=args.device)
     metas = {
         "meta-adapter": load_meta_option(args.meta, backbone),
-        "maml-adapter": load_meta_checkpoint(args.maml_meta, backbone=backbone) if args.maml_meta else None,
+        "maml-adapter": load_meta_checkpoint(args.maml_meta, backbone=backbone)
+        if args.maml_meta
+        else None,
     }
     report = run_bench(backbone, settings, metas, progress=progress_bar("Benchmark"))
     if args.out:
@@ -209,8 +236,12 @@ def cmd_bench(args) -> int:
 
 def json_progress(event: ProgressEvent) -> None:
     """One JSON line per step on stdout, for the GUI's QProcess."""
-    print(json.dumps({"event": "progress", "step": event.done, "total": event.total,
-                      **event.metrics}), flush=True)
+    print(
+        json.dumps(
+            {"event": "progress", "step": event.done, "total": event.total, **event.metrics}
+        ),
+        flush=True,
+    )
 
 
 def cmd_export(args) -> int:
@@ -227,8 +258,10 @@ def cmd_export(args) -> int:
     print(f"Wrote {report.folder}: {files}.")
     print(f"Max probability difference ONNX vs torch: {report.max_prob_diff:.2g}.")
     if report.int8:
-        print(f"int8 model agrees with fp32 on {report.int8_argmax_agreement:.0%} of probe texts; "
-              "predictions from this folder use it by default.")
+        print(
+            f"int8 model agrees with fp32 on {report.int8_argmax_agreement:.0%} of probe texts; "
+            "predictions from this folder use it by default."
+        )
     return 0
 
 
@@ -241,19 +274,29 @@ def cmd_classify_csv(args) -> int:
         torch.set_num_threads(args.threads)
     predictor = load_predictor(args.model, threads=args.threads)
     report = classify_csv(
-        args.input, args.output, text_column=args.text_col, predictor=predictor,
-        encoding=args.encoding, chunk_rows=args.chunk_rows, batch_size=args.batch_size,
+        args.input,
+        args.output,
+        text_column=args.text_col,
+        predictor=predictor,
+        encoding=args.encoding,
+        chunk_rows=args.chunk_rows,
+        batch_size=args.batch_size,
         progress=progress_bar("Classifying"),
     )
     empty = f" ({report.empty_rows} with empty text left blank)" if report.empty_rows else ""
-    print(f"Classified {report.rows} rows{empty} in {report.seconds:.1f} s "
-          f"({report.rows_per_second:.0f} rows/s); wrote {report.output_path}.")
+    print(
+        f"Classified {report.rows} rows{empty} in {report.seconds:.1f} s "
+        f"({report.rows_per_second:.0f} rows/s); wrote {report.output_path}."
+    )
     return 0
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backbone", default=DEFAULT_BACKBONE,
-                        help="embedded default, a local model folder, or a hub id")
+    parser.add_argument(
+        "--backbone",
+        default=DEFAULT_BACKBONE,
+        help="embedded default, a local model folder, or a hub id",
+    )
     parser.add_argument("--meta", help="meta-adapter checkpoint folder (default: shipped one)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
 
@@ -291,8 +334,18 @@ def build_parser() -> argparse.ArgumentParser:
     meta.add_argument("--meta-batch", type=int, default=4, help="tasks per outer step")
     meta.add_argument("--inner-steps", type=int, default=5, help="S, used again at fine-tuning")
     meta.add_argument("--first-order", action="store_true", help="cheaper, approximate")
-    meta.add_argument("--lambda", dest="lam", type=float, default=0.5,
-                      help="probability of a supervised task (else SMLMT)")
+    meta.add_argument(
+        "--no-meta-adapters",
+        action="store_true",
+        help="keep meta-adapters at identity (the MAML-Adapters ablation)",
+    )
+    meta.add_argument(
+        "--lambda",
+        dest="lam",
+        type=float,
+        default=0.5,
+        help="probability of a supervised task (else SMLMT)",
+    )
     meta.add_argument("--n-way", type=int, nargs=2, default=(2, 5), metavar=("MIN", "MAX"))
     meta.add_argument("--k-shot", type=int, nargs=2, default=(4, 16), metavar=("MIN", "MAX"))
     meta.add_argument("--query", type=int, default=4, help="query examples per class")
@@ -318,8 +371,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--tasks", help="comma-separated task names (default: all)")
     bench.add_argument("--k", help="shots per class, e.g. 4,8,16")
     bench.add_argument("--splits", help="split ids, e.g. 0-9")
-    bench.add_argument("--methods", help="comma-separated: meta-adapter, adapter, maml-adapter, "
-                       "linear-probe, prototype, setfit, full-finetune")
+    bench.add_argument(
+        "--methods",
+        help="comma-separated: meta-adapter, adapter, maml-adapter, "
+        "linear-probe, prototype, setfit, full-finetune",
+    )
     bench.add_argument("--max-eval", type=int, help="eval examples per task (seeded sample)")
     bench.add_argument("--max-length", type=int, default=128)
     bench.add_argument("--maml-meta", help="checkpoint meta-trained without meta-adapters")
@@ -331,8 +387,11 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="export a classifier file to ONNX")
     export.add_argument("classifier", help="classifier file (.safetensors)")
     export.add_argument("--onnx", required=True, metavar="OUTDIR", help="export folder to write")
-    export.add_argument("--int8", action="store_true",
-                        help="also write an int8 model, used by default when predicting")
+    export.add_argument(
+        "--int8",
+        action="store_true",
+        help="also write an int8 model, used by default when predicting",
+    )
     export.set_defaults(run=cmd_export)
     classify = commands.add_parser("classify-csv", help="classify every row of a table")
     classify.add_argument("model", help="classifier file (.safetensors) or ONNX export folder")
@@ -350,8 +409,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = argv
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
         return args.run(args)
     except USER_ERRORS as error:

@@ -60,6 +60,7 @@ class MetaTrainConfig:
     validation_episodes: int = 16
     seed: int = 0
     adapter: AdapterConfig = field(default_factory=AdapterConfig)
+    train_meta_adapters: bool = True  # False: the MAML-Adapters ablation (omega stays identity)
 
     def __post_init__(self):
         for name in ("outer_steps", "meta_batch", "inner_steps", "checkpoint_every"):
@@ -75,11 +76,18 @@ class MetaTrainConfig:
 class MetaParameters:
     """omega (inside the model), phi_0, log alpha and log head scale, as leaf tensors."""
 
-    def __init__(self, backbone: Backbone, checkpoint: MetaCheckpoint, device: torch.device):
+    def __init__(
+        self,
+        backbone: Backbone,
+        checkpoint: MetaCheckpoint,
+        device: torch.device,
+        *,
+        train_omega: bool = True,
+    ):
         self.model = AdaptedEncoder(backbone, checkpoint.config).to(device)
         self.model.load_state_dict(checkpoint.omega, strict=False)
         for name, parameter in self.model.named_parameters():
-            parameter.requires_grad_(name in checkpoint.omega)
+            parameter.requires_grad_(train_omega and name in checkpoint.omega)
 
         def leaf(tensor: torch.Tensor) -> torch.Tensor:
             return tensor.detach().to(device).clone().requires_grad_()
@@ -105,7 +113,8 @@ class MetaParameters:
         )
 
     def to_checkpoint(self, **changes) -> MetaCheckpoint:
-        omega = {n[len("omega/") :]: p for n, p in self.named().items() if n.startswith("omega/")}
+        parameters = dict(self.model.named_parameters())
+        omega = {n: parameters[n] for n in self.checkpoint.omega}
         return dataclasses.replace(
             self.checkpoint,
             omega={n: p.detach().cpu().clone() for n, p in omega.items()},
@@ -272,7 +281,12 @@ def metatrain(
     can_resume = resume and state_file.is_file()
     if can_resume:
         start_checkpoint = load_meta_checkpoint(out_dir, backbone=backbone)
-    meta = MetaParameters(backbone, dataclasses.replace(start_checkpoint, name=name), device)
+    meta = MetaParameters(
+        backbone,
+        dataclasses.replace(start_checkpoint, name=name),
+        device,
+        train_omega=config.train_meta_adapters,
+    )
     optimizer = meta.optimizer(config)
     first_step, history, seconds_before = 0, [], 0.0
     if can_resume:

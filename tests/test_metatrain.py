@@ -247,3 +247,13 @@ def test_cli_metatrain_emits_json_progress(task_root, tmp_path):
     assert [e["event"] for e in events] == ["progress", "progress", "done"]
     assert {"loss", "accuracy", "episodes_per_s", "eta_s"} <= set(events[0])
     assert Path(events[-1]["checkpoint"]) == tmp_path / "data" / "meta" / "tiny"
+
+
+def test_maml_adapter_ablation_keeps_meta_adapters_at_identity(tiny_backbone, task_root, tmp_path):
+    config = tiny_config(outer_steps=2, train_meta_adapters=False)
+    result = metatrain(
+        tiny_backbone, sampler_for(task_root, config.shape), config, tmp_path / "run"
+    )
+    start = initial_meta_checkpoint(tiny_backbone, config.adapter, steps=config.inner_steps)
+    assert all(torch.equal(result.checkpoint.omega[n], start.omega[n]) for n in start.omega)
+    assert not all(torch.equal(result.checkpoint.phi0[n], start.phi0[n]) for n in start.phi0)
