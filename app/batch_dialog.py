@@ -27,7 +27,7 @@ from app.column_guess import guess_text_column
 from app.job_runner import JobRunner
 from app.message_banner import MessageBanner, MessageKind
 from app.model_host import ModelHost
-from app.table_preview_model import TablePreviewModel
+from app.table_preview_model import TablePreviewModel, fit_columns
 from app.worker import Worker
 
 BATCH_JOB = "batch"
@@ -167,6 +167,7 @@ class BatchDialog(QDialog):
         self._settings.last_folder = str(path.parent)
         self.input_edit.setText(str(path))
         self.preview_model.set_table(columns, rows)
+        fit_columns(self.preview)
         self.column_combo.blockSignals(True)
         self.column_combo.clear()
         self.column_combo.addItems(columns)

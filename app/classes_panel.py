@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import prompts
+from app.class_item_delegate import ClassItemDelegate
 from app.document import Document
 from app.message_banner import MessageBanner, MessageKind
 
@@ -36,8 +37,7 @@ class ClassesPanel(QWidget):
             QAbstractItemView.EditTrigger.DoubleClicked
             | QAbstractItemView.EditTrigger.EditKeyPressed
         )
-        self.view.setSpacing(2)
-        self.view.setAlternatingRowColors(True)
+        self.view.setItemDelegate(ClassItemDelegate(self.view))
         self.view.selectionModel().selectionChanged.connect(self.selection_changed)
         document.classes.rename_requested.connect(self._rename)
         document.classes.modelReset.connect(self.selection_changed)

@@ -35,6 +35,14 @@ class Issue(Enum):
     DUPLICATE = QColor("#fff8e6")
 
 
+TOOLTIPS = {  # the Check column is narrow: its text is short, the tooltip says what to do
+    Issue.EMPTY: "This example has no text: it is left out when training. Type a text or "
+    "delete it.",
+    Issue.UNLABELED: "This example has no class yet: it is left out when training. Pick its "
+    "class in the Class column.",
+}
+
+
 class ExampleTableModel(QAbstractTableModel):
     """Rows are examples; edits from the view become undo commands on `undo_stack`.
 
@@ -68,7 +76,7 @@ class ExampleTableModel(QAbstractTableModel):
             return issue[1] if issue else ""
         if role == Qt.ItemDataRole.ToolTipRole:
             if issue:
-                return issue[1]
+                return TOOLTIPS.get(issue[0], issue[1])
             return example.text if column is Column.TEXT else None
         if role == Qt.ItemDataRole.BackgroundRole and issue:
             return issue[0].value
@@ -211,7 +219,7 @@ def find_issues(examples: list[Example]) -> list[tuple[Issue, str] | None]:
                 issues[row] = (Issue.DUPLICATE, f"Duplicate of row {others}")
     for row, example in enumerate(examples):
         if not example.text.strip():
-            issues[row] = (Issue.EMPTY, "Empty text: ignored when training")
+            issues[row] = (Issue.EMPTY, "Empty text (ignored)")
         elif not example.label and issues[row] is None:
-            issues[row] = (Issue.UNLABELED, "No class yet: ignored when training")
+            issues[row] = (Issue.UNLABELED, "No class yet (ignored)")
     return issues

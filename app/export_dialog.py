@@ -42,12 +42,17 @@ def export_job(classifier, folder: Path, int8: bool):
     return job
 
 
+def human_size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / 1024 / 1024:,.1f} MB"
+    return f"{max(size / 1024, 0.1):,.1f} KB"
+
+
 def describe_export(report) -> str:
     """What was written, in words: files with sizes, and how faithful the export is."""
     lines = [f"Exported to {report.folder}:"]
-    lines += [f"  • {name}  ({size / 1024:,.0f} KB)" for name, size in report.files.items()]
-    total = sum(report.files.values())
-    lines.append(f"Total {total / 1024 / 1024:,.1f} MB.")
+    lines += [f"  • {name}  ({human_size(size)})" for name, size in report.files.items()]
+    lines.append(f"Total {human_size(sum(report.files.values()))}.")
     lines.append(
         f"Largest probability difference from the app's classifier: {report.max_prob_diff:.1e}."
     )

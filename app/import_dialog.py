@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from app.column_guess import guess_label_column, guess_text_column
 from app.message_banner import MessageBanner
-from app.table_preview_model import TablePreviewModel
+from app.table_preview_model import TablePreviewModel, fit_columns
 
 PREVIEW_ROWS = 50
 
@@ -65,6 +65,7 @@ class ImportDialog(QDialog):
         self.preview.setModel(self.preview_model)
         self.preview.setAccessibleName("Preview of the file")
         self.preview.setWordWrap(False)
+        fit_columns(self.preview)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.buttons = QDialogButtonBox(

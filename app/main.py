@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     if args.startup_bench:
         _report_startup(window)
-    # After the first paint: the engine import and model load happen behind a visible window.
+    # Once the event loop runs: the engine import and model load happen behind the window.
     QTimer.singleShot(0, lambda: window.start(args.project))
     return app.exec()
 
@@ -56,7 +56,15 @@ def _report_startup(window: MainWindow) -> None:
     def emit(event: str) -> None:
         print(json.dumps({"event": event, "time": time.time()}), flush=True)
 
-    QTimer.singleShot(0, lambda: emit("window_shown"))
+    def shown() -> None:
+        # Exposed on the screen (X server or offscreen buffer) and its first paint done.
+        handle = window.windowHandle()
+        if handle is not None and handle.isExposed():
+            emit("window_shown")
+        else:
+            QTimer.singleShot(1, shown)
+
+    QTimer.singleShot(0, shown)
     window.host.engine_ready.connect(lambda: emit("engine_imported"))
 
     def ready() -> None:

@@ -591,7 +591,8 @@ class MainWindow(QMainWindow):
             message += f" New classes: {', '.join(new_classes)}."
         if unlabeled:
             message += (
-                f" {unlabeled} have no class yet: choose one in the Class column, or select a "
+                f" {unlabeled} {'has' if unlabeled == 1 else 'have'} no class yet: choose one in "
+                "the Class column, or select a "
                 "class on the left before pasting."
             )
         self.banner.show_message(message, MessageKind.WARNING if unlabeled else MessageKind.SUCCESS)

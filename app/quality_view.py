@@ -8,8 +8,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QAbstractScrollArea,
     QHeaderView,
     QLabel,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -40,18 +42,24 @@ class QualityView(QWidget):
         self.table = QTableWidget()
         self.table.setAccessibleName("Confusion matrix")
         self.table.setAccessibleDescription(
-            "Rows: the true class. Columns: the class predicted, then the share found."
+            "Rows: the true class. Columns: the class predicted, then the share right."
         )
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        # As tall as its rows (up to a limit), not as tall as the panel: no grey void below.
+        self.table.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
+        self.table.setMaximumHeight(320)
+        self.table.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.table.setShowGrid(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.headline)
         layout.addWidget(self.explanation)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.table)
+        layout.addStretch(1)
         self.show_note("")
 
     def show_note(self, note: str) -> None:
@@ -76,11 +84,11 @@ class QualityView(QWidget):
     def _fill(self, report: QualityReport) -> None:
         classes = report.classes
         show_matrix = len(classes) <= MAX_MATRIX_CLASSES
-        columns = (classes if show_matrix else []) + ["found"]
+        columns = (classes if show_matrix else []) + ["right"]
         self.table.clear()
         self.table.setRowCount(len(classes))
         self.table.setColumnCount(len(columns))
-        self.table.setHorizontalHeaderLabels([f"→ {c}" for c in columns[:-1]] + ["found"])
+        self.table.setHorizontalHeaderLabels([f"→ {c}" for c in columns[:-1]] + ["right"])
         self.table.setVerticalHeaderLabels(classes)
         for row, true_class in enumerate(classes):
             total = max(sum(report.confusion[row]), 1)

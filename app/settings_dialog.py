@@ -57,7 +57,7 @@ class SettingsDialog(QDialog):
         self._default_backbone = DEFAULT_BACKBONE
         self.setWindowTitle("Settings")
         self.setAccessibleName("Settings")
-        self.resize(680, 360)
+        self.resize(720, 300)
         self.banner = MessageBanner()
 
         self.device_combo = QComboBox()
@@ -104,6 +104,14 @@ class SettingsDialog(QDialog):
         meta_row = QHBoxLayout()
         meta_row.addWidget(self.meta_combo, 1)
         meta_row.addWidget(refresh)
+        self.meta_detail = QLabel()
+        self.meta_detail.setObjectName("panelSummary")
+        self.meta_detail.setWordWrap(True)
+        meta_box = QVBoxLayout()
+        meta_box.addLayout(meta_row)
+        meta_box.addWidget(self.meta_detail)
+        self._summaries: dict[str, dict] = {}
+        self.meta_combo.currentIndexChanged.connect(self._describe_checkpoint)
 
         self.length_spin = QSpinBox()
         self.length_spin.setRange(16, 512)
@@ -118,7 +126,7 @@ class SettingsDialog(QDialog):
         form = QFormLayout()
         form.addRow("Device:", self.device_combo)
         form.addRow("Backbone:", backbone_box)
-        form.addRow("Meta-adapters:", meta_row)
+        form.addRow("Meta-adapters:", meta_box)
         form.addRow("Text length:", self.length_spin)
         note = QLabel(
             "The device is remembered for this computer; the backbone, meta-adapters and "
@@ -134,7 +142,6 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.banner)
         layout.addLayout(form)
         layout.addWidget(note)
-        layout.addStretch(1)
         layout.addWidget(buttons)
         self.refresh_checkpoints()
 
@@ -155,8 +162,27 @@ class SettingsDialog(QDialog):
                 summary = read_checkpoint_summary(folder)
             except (OSError, ValueError):
                 continue
+            self._summaries[str(folder)] = summary
             self.meta_combo.addItem(checkpoint_title(folder, summary, fingerprint), str(folder))
         self.meta_combo.setCurrentIndex(max(self.meta_combo.findData(current), 0))
+        self._describe_checkpoint()
+
+    @Slot()
+    def _describe_checkpoint(self) -> None:
+        folder = self.meta_combo.currentData()
+        if folder is None:
+            meta = self._host.model.meta if self._host.model else None
+            text = f"Now using {meta.name!r}." if meta else "Chosen when the backbone is loaded."
+            if meta is not None and not meta.trained:
+                text += " It is untrained: meta-train one, or install a shipped checkpoint."
+        else:
+            summary = self._summaries.get(folder, {})
+            trained = "meta-trained" if summary.get("training") else "untrained"
+            text = (
+                f"{trained}; {summary.get('steps', '?')} learned fine-tuning steps; made for "
+                f"{summary.get('backbone', '?')}."
+            )
+        self.meta_detail.setText(text)
 
     @Slot()
     def _browse(self) -> None:

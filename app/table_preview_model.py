@@ -61,6 +61,16 @@ class TablePreviewModel(QAbstractTableModel):
         return None
 
 
+def fit_columns(view, max_width: int = 320) -> None:
+    """Size a preview's columns to their contents, but keep long texts from taking it all."""
+    view.resizeColumnsToContents()
+    header = view.horizontalHeader()
+    for column in range(header.count()):
+        header.resizeSection(column, min(header.sectionSize(column) + 12, max_width))
+    header.setStretchLastSection(True)
+    view.verticalHeader().setDefaultSectionSize(24)
+
+
 def _bold():
     from PySide6.QtGui import QFont
 

@@ -52,6 +52,10 @@ class TryPanel(QWidget):
         layout.addWidget(title)
         layout.addWidget(self.input)
         layout.addWidget(self.prediction)
+        self.note = QLabel()
+        self.note.setObjectName("panelSummary")
+        self.note.setWordWrap(True)
+        layout.addWidget(self.note)
         layout.addWidget(self._bars_box)
         layout.addStretch(1)
 
@@ -74,8 +78,8 @@ class TryPanel(QWidget):
             self._show_message("Train the classifier to try it here.")
             return
         if not self.text():
-            self._show_message("")
-            self._set_bars(classifier.labels, [0.0] * len(classifier.labels))
+            self._show_message("Type a text above to see its class.")
+            self._bars_box.setVisible(False)
             return
         if self._runner.is_running(PREDICT_JOB):
             self._waiting = True
@@ -91,11 +95,14 @@ class TryPanel(QWidget):
         if text != self.text() or self._host.classifier is None:
             return  # the user typed on, or the classifier changed: a newer request follows
         best = max(range(len(labels)), key=probabilities.__getitem__)
+        self.note.clear()
+        self.prediction.setVisible(True)
         self.prediction.setText(f"{labels[best]}  ·  {probabilities[best]:.0%}")
         self.prediction.setAccessibleDescription(
             f"Predicted class {labels[best]} with probability {probabilities[best]:.0%}"
         )
         self._set_bars(labels, probabilities, best)
+        self._bars_box.setVisible(True)
 
     @Slot(str)
     def _job_finished(self, name: str) -> None:
@@ -104,9 +111,13 @@ class TryPanel(QWidget):
             self.request()
 
     def _show_message(self, text: str) -> None:
-        self.prediction.setText(text)
+        """A note instead of a prediction (not trained yet, nothing typed, an error)."""
+        self.prediction.clear()
+        self.prediction.setVisible(False)
+        self.note.setText(text)
         if self._host.classifier is None:
             self._set_bars([], [])
+            self._bars_box.setVisible(False)
 
     def _set_bars(self, labels: list[str], probabilities: list[float], best: int = -1) -> None:
         if list(self._bar_widgets) != labels:

@@ -46,10 +46,10 @@ class QualityReport:
 
     def summary(self) -> str:
         """One sentence a person without ML background can read."""
+        correct = sum(self.confusion[i][i] for i in range(len(self.classes)))
         return (
-            f"About {self.accuracy:.0%} of your examples were classified correctly by a "
-            f"classifier trained without them ({self.folds}-fold cross-validation over "
-            f"{self.examples} examples)."
+            f"{correct} of your {self.examples} examples were classified correctly by a "
+            f"classifier that had not seen them ({self.folds}-fold cross-validation)."
         )
 
     def to_dict(self) -> dict:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication
-from test_app_support import answers, loaded_model, window  # noqa: F401 - fixtures used by name
+from test_app_support import answers, loaded_model, one_torch_thread, window  # noqa: F401 - fixtures used by name
 
 from app.example_table_model import Column, Issue
 from app.message_banner import MessageKind
@@ -59,7 +59,7 @@ def test_plain_lines_without_a_class_are_flagged(window):
     model = window.document.examples
     assert model.issue(0)[0] is Issue.UNLABELED
     assert "no class yet" in window.banner.text()
-    assert model.index(0, Column.CHECK).data() == "No class yet: ignored when training"
+    assert model.index(0, Column.CHECK).data() == "No class yet (ignored)"
 
 
 def test_duplicates_conflicts_and_empty_texts_are_flagged_inline(window):

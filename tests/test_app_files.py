@@ -11,6 +11,7 @@ from test_app_support import (  # noqa: F401 - fixtures used by name
     TRAINING_TIMEOUT_MS,
     answers,
     loaded_model,
+    one_torch_thread,
     topic_project,
     train_and_wait,
     window,

@@ -8,7 +8,7 @@ import json
 
 import pytest
 from PySide6.QtCore import QProcess
-from test_app_support import answers, loaded_model, window  # noqa: F401 - fixtures used by name
+from test_app_support import answers, loaded_model, one_torch_thread, window  # noqa: F401 - fixtures used by name
 
 from app.message_banner import MessageKind
 

@@ -61,7 +61,20 @@ def topic_project(per_class: int = 8, max_length: int = 32):
 
 
 @pytest.fixture
-def window(qtbot, loaded_model, tmp_path, answers):
+def one_torch_thread():
+    """One intra-op thread while an app test runs: the app's worker threads and the shared CI
+    machine's other jobs make two spinning OpenMP threads several times slower (measured:
+    a 15-example fit took 0.9 s with one thread and 3-7 s with two on the loaded machine)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def window(qtbot, loaded_model, tmp_path, answers, one_torch_thread):
     """The main window with the session's backbone, an empty project, short texts (fast)."""
     from app.main_window import MainWindow
     from engine.project import Project, ProjectSettings
@@ -76,7 +89,8 @@ def window(qtbot, loaded_model, tmp_path, answers):
     main_window.start(model=loaded_model)
     main_window.document.load(Project(settings=ProjectSettings(max_length=32)), None)
     yield main_window
-    main_window.runner.stop_all()
+    main_window._closing = True  # no "save changes?" on the way out
+    main_window.close()
 
 
 def train_and_wait(qtbot, window) -> None:

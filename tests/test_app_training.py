@@ -12,6 +12,7 @@ from test_app_support import (  # noqa: F401 - fixtures used by name
     TRAINING_TIMEOUT_MS,
     answers,
     loaded_model,
+    one_torch_thread,
     topic_project,
     train_and_wait,
     window,
@@ -46,7 +47,7 @@ def test_train_reports_progress_estimates_quality_and_try_it_predicts(window, qt
     assert window.train_panel.quality.table.columnCount() == 4  # 3 predicted classes + found
 
     window.try_panel.input.setPlainText("The goalkeeper saved a penalty in the cup final")
-    qtbot.waitUntil(lambda: "%" in window.try_panel.prediction.text(), timeout=30_000)
+    qtbot.waitUntil(lambda: "%" in window.try_panel.prediction.text(), timeout=TRAINING_TIMEOUT_MS)
     assert window.try_panel.prediction.text().startswith("sports")
     probabilities = window.try_panel.probabilities()
     assert list(probabilities) == ["sports", "cooking", "finance"]
@@ -54,7 +55,8 @@ def test_train_reports_progress_estimates_quality_and_try_it_predicts(window, qt
     assert sum(probabilities.values()) == pytest.approx(1.0, abs=0.01)
     window.try_panel.input.setPlainText("Whisk the cream with sugar and bake the tart")
     qtbot.waitUntil(
-        lambda: window.try_panel.prediction.text().startswith("cooking"), timeout=30_000
+        lambda: window.try_panel.prediction.text().startswith("cooking"),
+        timeout=TRAINING_TIMEOUT_MS,
     )
 
 

@@ -3,6 +3,7 @@
 from collections import Counter
 
 import pytest
+from test_app_support import one_torch_thread  # noqa: F401 - fixture
 
 from engine.evaluation import (
     NotEnoughExamples,
@@ -12,6 +13,8 @@ from engine.evaluation import (
     stratified_folds,
 )
 from engine.progress import Cancelled
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_folds_are_stratified_disjoint_and_seeded():
@@ -49,7 +52,7 @@ def test_cross_validation_on_topics(backbone, topic_examples):
     assert events[-1].done == events[-1].total and "fold 4 of 4" in events[-1].stage
     assert [e.done for e in events] == sorted(e.done for e in events)
     assert QualityReport.from_dict(report.to_dict()) == report
-    assert "%" in report.summary()
+    assert f"of your {len(texts)} examples" in report.summary()
 
 
 def test_too_few_examples_and_cancel(backbone, topic_examples):
