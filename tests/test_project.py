@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from test_app_support import one_torch_thread  # noqa: F401 - fixture
 
 from engine.evaluation import QualityReport
 from engine.project import (
@@ -41,18 +42,19 @@ def test_round_trip_keeps_everything(tmp_path):
     assert loaded.counts() == {"sports": 1, "cooking": 1}
 
 
-def test_classifier_file_bytes_round_trip(tmp_path, fitted_classifier):
+@pytest.mark.usefixtures("one_torch_thread")
+def test_classifier_file_bytes_round_trip(tmp_path, backbone):
     from engine.classifier import Classifier
 
-    file_bytes = fitted_classifier.save(tmp_path / "c.safetensors").read_bytes()
+    texts = ["The striker scored", "The team won", "Whisk the eggs", "Bake the cake"]
+    fitted = Classifier(backbone, max_length=16).fit(texts, ["sports"] * 2 + ["cooking"] * 2)
+    file_bytes = fitted.save(tmp_path / "c.safetensors").read_bytes()
     path = save_project(sample_project(file_bytes), tmp_path / "p.fewshot.json")
     (tmp_path / "again.safetensors").write_bytes(load_project(path).classifier_file)
-    again = Classifier.load(
-        tmp_path / "again.safetensors",
-        backbone=fitted_classifier.backbone,
-        meta=fitted_classifier.meta,
+    again = Classifier.load(tmp_path / "again.safetensors", backbone=backbone, meta=fitted.meta)
+    assert again.predict_proba("Bake the bread") == pytest.approx(
+        fitted.predict_proba("Bake the bread")
     )
-    assert again.predict("Bake the bread") == fitted_classifier.predict("Bake the bread")
 
 
 def test_save_is_atomic_when_the_project_is_invalid(tmp_path):
@@ -78,7 +80,8 @@ def test_save_is_atomic_when_the_project_is_invalid(tmp_path):
             '"classes" must be a list',
         ),
         (
-            '{"format": "fewshot-studio-project", "format_version": 1, "examples": [{"label": "a"}]}',
+            '{"format": "fewshot-studio-project", "format_version": 1,'
+            ' "examples": [{"label": "a"}]}',
             'needs a "text"',
         ),
         (
