@@ -302,6 +302,8 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from engine.bench.methods import METHOD_NAMES
+
     parser = argparse.ArgumentParser(prog="fewshot", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -371,11 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--tasks", help="comma-separated task names (default: all)")
     bench.add_argument("--k", help="shots per class, e.g. 4,8,16")
     bench.add_argument("--splits", help="split ids, e.g. 0-9")
-    bench.add_argument(
-        "--methods",
-        help="comma-separated: meta-adapter, adapter, maml-adapter, "
-        "linear-probe, prototype, setfit, full-finetune",
-    )
+    bench.add_argument("--methods", help="comma-separated, from: " + ", ".join(METHOD_NAMES))
     bench.add_argument("--max-eval", type=int, help="eval examples per task (seeded sample)")
     bench.add_argument("--max-length", type=int, default=128)
     bench.add_argument("--maml-meta", help="checkpoint meta-trained without meta-adapters")

@@ -6,6 +6,7 @@ import statistics
 import pytest
 
 from engine.bench.fewshot import BenchSettings, accuracy_table, build_methods, render, run_bench
+from engine.bench.methods import METHOD_NAMES
 from engine.bench.suite import load_suite
 from engine.formats import initial_meta_checkpoint
 
@@ -112,15 +113,7 @@ def test_every_method_runs_end_to_end_and_the_table_agrees(suite, backbone, trai
         shots=[2],
         splits=[0, 1],
         max_length=24,
-        methods=[
-            "meta-adapter",
-            "adapter",
-            "maml-adapter",
-            "linear-probe",
-            "prototype",
-            "setfit",
-            "full-finetune",
-        ],
+        methods=list(METHOD_NAMES),
     )
     metas = {"meta-adapter": trained_looking_meta, "maml-adapter": trained_looking_meta}
     report = run_bench(backbone, settings, metas)

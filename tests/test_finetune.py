@@ -107,14 +107,20 @@ def test_second_order_gradient_matches_finite_differences():
         assert analytic == pytest.approx(numeric, rel=1e-4, abs=1e-9)
 
 
-def test_cancel_between_steps(tiny_backbone):
-    checkpoint = nonzero_meta(tiny_backbone)
-    model = AdaptedEncoder(tiny_backbone, checkpoint.config).requires_grad_(False)
-    support = batch(tiny_backbone, SUPPORT, [0, 0, 1, 1])
+def use_time_setup(backbone):
+    """A frozen model, a support batch and fresh phi + head leaves, as fine-tuning has them."""
+    checkpoint = nonzero_meta(backbone)
+    model = AdaptedEncoder(backbone, checkpoint.config).requires_grad_(False)
+    support = batch(backbone, SUPPORT, [0, 0, 1, 1])
     head = prototype_head(model(**support.inputs), support.labels, 2, torch.tensor(10.0))
     params = {
         n: t.detach().clone().requires_grad_() for n, t in {**checkpoint.phi0, **head}.items()
     }
+    return checkpoint, model, support, params
+
+
+def test_cancel_between_steps(tiny_backbone):
+    checkpoint, model, support, params = use_time_setup(tiny_backbone)
     steps_seen = []
     with pytest.raises(Cancelled):
         inner_loop(
@@ -132,13 +138,7 @@ def test_cancel_between_steps(tiny_backbone):
 def test_chunked_gradients_equal_one_batch(tiny_backbone):
     from engine.finetune import support_gradients
 
-    checkpoint = nonzero_meta(tiny_backbone)
-    model = AdaptedEncoder(tiny_backbone, checkpoint.config).requires_grad_(False)
-    support = batch(tiny_backbone, SUPPORT, [0, 0, 1, 1])
-    head = prototype_head(model(**support.inputs), support.labels, 2, torch.tensor(10.0))
-    params = {
-        n: t.detach().clone().requires_grad_() for n, t in {**checkpoint.phi0, **head}.items()
-    }
+    _, model, support, params = use_time_setup(tiny_backbone)
     whole = support_gradients(model, params, support, create_graph=False, chunk_size=64)
     chunked = support_gradients(model, params, support, create_graph=False, chunk_size=3)
     assert torch.allclose(whole[0], chunked[0], atol=1e-6)
