@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -80,6 +80,9 @@ def classify_csv(
     turns true; in both cases nothing is written to `output_path`.
     """
     started = time.perf_counter()
+    for name, value in (("chunk_rows", chunk_rows), ("batch_size", batch_size)):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
     input_path, output_path = Path(input_path), Path(output_path)
     check_paths(input_path, output_path)
     columns = read_columns(input_path, encoding=encoding)
@@ -102,7 +105,7 @@ def classify_csv(
             frame = with_predictions(chunk.drop(columns=replaced), probabilities, predictor.labels)
             frame.to_csv(
                 out, sep=separator_for(output_path), index=False, header=number == 0,
-                na_rep="", float_format="%.6f", lineterminator="\n",
+                na_rep="", lineterminator="\n",
             )
             rows += len(chunk)
             empty_rows += int(empty.sum())
@@ -137,20 +140,27 @@ def classify_texts(
     *,
     batch_size: int,
     should_stop: StopCheck | None = None,
-    on_slice=None,
+    on_slice: Callable[[int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Probabilities (n, N), NaN on rows whose text is blank, and the blank-row mask (n,)."""
+    """Probabilities (n, N), NaN on rows whose text is blank, and the blank-row mask (n,).
+
+    Texts go to the predictor in slices of similar length (sorted by characters over the
+    whole chunk), so its batches pad as little as if it had seen the chunk at once, while
+    cancel is still checked every slice. `on_slice(count)` follows each slice with how many
+    of `texts` are done.
+    """
     empty = np.array([not text.strip() for text in texts], dtype=bool)
     filled = np.flatnonzero(~empty)
+    by_length = filled[np.argsort([len(texts[i]) for i in filled], kind="stable")]
     probabilities = np.full((len(texts), len(predictor.labels)), np.nan, dtype=np.float32)
-    for start in range(0, len(filled), PREDICT_SLICE):
+    for start in range(0, len(by_length), PREDICT_SLICE):
         check_cancel(should_stop)
-        chosen = filled[start:start + PREDICT_SLICE]
+        chosen = by_length[start:start + PREDICT_SLICE]
         probabilities[chosen] = predictor.predict_proba(
             [texts[i] for i in chosen], batch_size=batch_size
         )
         if on_slice is not None:
-            on_slice(int(chosen[-1]) + 1)
+            on_slice(int(empty.sum()) + start + len(chosen))
     return probabilities, empty
 
 
@@ -161,6 +171,8 @@ def with_predictions(chunk: pd.DataFrame, probabilities: np.ndarray, labels: Seq
     """
     empty = np.isnan(probabilities).any(axis=1)
     best = np.nan_to_num(probabilities, nan=-1.0).argmax(axis=1)  # (n,)
+    # Six decimals, written by numpy's shortest repr: twice as fast as a float_format.
+    probabilities = np.round(probabilities.astype(np.float64), 6)
     added = {
         LABEL_COLUMN: np.where(empty, "", np.asarray(labels, dtype=object)[best]),
         CONFIDENCE_COLUMN: probabilities[np.arange(len(best)), best],  # NaN where blank

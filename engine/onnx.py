@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from engine.backbone import encode_texts
 from engine.classifier import Classifier, NotFittedError
 from engine.head import HEAD_BIAS, HEAD_WEIGHT, head_logits
 from engine.onnx_predictor import (
@@ -103,10 +104,10 @@ def export_onnx(
 
     The folder appears whole or not at all: it is built in a temporary folder beside it and
     renamed into place, replacing an earlier export there (any other non-empty folder is
-    refused with ValueError). Before that, the graph is run with
-    onnxruntime on probe texts of many lengths and compared with the torch classifier; an
+    refused with ValueError). Before that, the graph is run with onnxruntime on probe texts
+    of many lengths, padded together in one batch, and compared with the torch classifier;
     `ExportError` is raised when any probability differs by `PARITY_TOLERANCE` or more.
-    With `int8`, predictions from the folder default to the quantised model.
+    With `int8`, the folder also holds model.int8.onnx and predictions default to it.
     """
     if not classifier.is_fitted:
         raise NotFittedError("Nothing to export: train or load the classifier first.")
@@ -162,8 +163,6 @@ def trace_graph(classifier: Classifier, path: Path) -> list[str]:
 
 
 def classifier_inputs(classifier: Classifier, texts, names: list[str]) -> dict[str, torch.Tensor]:
-    from engine.backbone import encode_texts
-
     encoded = encode_texts(classifier.backbone, texts, classifier.max_length)
     return {name: encoded[name] for name in names}
 

@@ -104,12 +104,15 @@ def test_missing_column_names_the_columns_found(tmp_path, onnx_predictor):
     assert not (tmp_path / "out.csv").exists()
 
 
-def test_refuses_unstreamable_output_and_overwriting_the_input(tmp_path, onnx_predictor):
+def test_refuses_bad_output_paths_and_options(tmp_path, onnx_predictor):
     source = write(tmp_path / "in.csv", "text\nhello\n")
     with pytest.raises(TableError, match=r"Use e.g. `out.csv`"):
         classify_csv(source, tmp_path / "out.xlsx", text_column="text", predictor=onnx_predictor)
     with pytest.raises(TableError, match="is the input file"):
         classify_csv(source, source, text_column="text", predictor=onnx_predictor)
+    with pytest.raises(ValueError, match="`batch_size` must be a positive integer, got 0"):
+        classify_csv(source, tmp_path / "out.csv", text_column="text", predictor=onnx_predictor,
+                     batch_size=0)
 
 
 def test_tsv_and_xlsx_inputs(tmp_path, onnx_predictor):

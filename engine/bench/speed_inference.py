@@ -88,13 +88,16 @@ def accuracy(predictor, examples: Examples) -> tuple[float, np.ndarray]:
 
 def speed_table(predictors, texts: list, batch1_texts: int, repeats: int) -> list[str]:
     rates = {
-        (name, batch): texts_per_second(p, texts[:batch1_texts] if batch == 1 else texts, batch,
-                                        repeats)
+        (name, batch): texts_per_second(
+            p, texts[:batch1_texts] if batch == 1 else texts, batch, repeats
+        )
         for batch in (1, 32)
         for name, p in zip(PREDICTORS, predictors, strict=True)
     }
-    lines = ["| predictor | batch 1 (texts/s) | x torch | batch 32 (texts/s) | x torch |",
-             "| --- | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "| predictor | batch 1 (texts/s) | x torch | batch 32 (texts/s) | x torch |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
     for name in PREDICTORS:
         cells = []
         for batch in (1, 32):
@@ -108,8 +111,10 @@ def accuracy_rows(task: str, predictors, examples: Examples) -> str:
     results = [accuracy(p, examples) for p in predictors]
     (torch_acc, _), (fp32_acc, fp32_pred), (int8_acc, int8_pred) = results
     agreement = float(np.mean(fp32_pred == int8_pred))
-    return (f"| {task} | {len(examples.texts)} | {100 * torch_acc:.1f} | {100 * fp32_acc:.1f} | "
-            f"{100 * int8_acc:.1f} | {100 * (int8_acc - fp32_acc):+.1f} | {100 * agreement:.1f} |")
+    return (
+        f"| {task} | {len(examples.texts)} | {100 * torch_acc:.1f} | {100 * fp32_acc:.1f} | "
+        f"{100 * int8_acc:.1f} | {100 * (int8_acc - fp32_acc):+.1f} | {100 * agreement:.1f} |"
+    )
 
 
 def machine_lines(threads: int) -> list[str]:
@@ -159,27 +164,41 @@ def main(argv: list[str] | None = None) -> int:
             predictors, report = train_and_export(
                 backbone, args.suite, task, Path(workdir) / task, args.max_length
             )
-            evaluation = sample(read_examples(args.suite / task / f"{task}_eval.json"),
-                                args.eval_size, args.seed)
+            evaluation = sample(
+                read_examples(args.suite / task / f"{task}_eval.json"), args.eval_size, args.seed
+            )
             if number == 0:
-                speed_texts = sample(read_examples(args.suite / task / f"{task}_eval.json"),
-                                     args.texts, args.seed + 1).texts
-                tables["speed"] = speed_table(predictors, speed_texts, args.batch1_texts,
-                                              args.repeats)
+                speed_texts = sample(
+                    read_examples(args.suite / task / f"{task}_eval.json"),
+                    args.texts,
+                    args.seed + 1,
+                ).texts
+                tables["speed"] = speed_table(
+                    predictors, speed_texts, args.batch1_texts, args.repeats
+                )
                 tables["parity"] = report
+                meta = predictors[0].meta
+                tables["meta"] = f"{meta.name} ({'trained' if meta.trained else 'untrained'})"
             tables.setdefault("accuracy", []).append(accuracy_rows(task, predictors, evaluation))
 
     print(f"## Inference speed ({args.tasks[0]} eval texts, max length {args.max_length})\n")
     print("\n".join(tables["speed"]))
     report = tables["parity"]
-    print(f"\nExport check: max |p_onnx - p_torch| = {report.max_prob_diff:.2g} on the probe "
-          f"texts; int8 argmax agreement with fp32 on them {report.int8_argmax_agreement:.2f}.")
+    print(
+        f"\nExport check: max |p_onnx - p_torch| = {report.max_prob_diff:.2g} on the probe "
+        f"texts; int8 argmax agreement with fp32 on them {report.int8_argmax_agreement:.2f}."
+    )
     print("\n## int8 accuracy (classifier trained on TASK_train_0_16)\n")
-    print("| task | eval texts | torch acc % | ONNX fp32 acc % | ONNX int8 acc % | "
-          "int8 - fp32 (points) | int8 = fp32 labels % |")
+    print(
+        "| task | eval texts | torch acc % | ONNX fp32 acc % | ONNX int8 acc % | "
+        "int8 - fp32 (points) | int8 = fp32 labels % |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     print("\n".join(tables["accuracy"]))
-    print(f"\nseed {args.seed}; {time.perf_counter() - started:.0f} s in all")
+    print(
+        f"\nmeta-adapter checkpoint: {tables['meta']}; seed {args.seed}; "
+        f"{time.perf_counter() - started:.0f} s in all"
+    )
     print("\n".join(machine_lines(args.threads)))
     return 0
 
