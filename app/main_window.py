@@ -309,7 +309,8 @@ class MainWindow(QMainWindow):
         """
         self._start_project = project_path
         if model is not None:
-            self._model_request = (model.backbone.name, "given", None)
+            # As if loaded for the default settings: a project asking for others reloads.
+            self._model_request = (model.backbone.name, self.settings.device, None)
             self.host.use(model)
             self._engine_imported()
         else:
@@ -366,14 +367,6 @@ class MainWindow(QMainWindow):
         if settings is None:
             return
         request = (settings.backbone, self.settings.device, settings.meta_checkpoint)
-        if (
-            self._model_request is not None
-            and self._model_request[1] == "given"
-            and self.host.model
-        ):
-            given = self.host.model
-            if (given.backbone.name, settings.meta_checkpoint) == (settings.backbone, None):
-                return  # the injected model is what the project asks for
         if request != self._model_request:
             self._model_request = request
             self.host.load(*request)
