@@ -46,6 +46,8 @@ class TrainPanel(QWidget):
         self._document, self._host, self._runner, self._banner = document, host, runner, banner
         self._skipped = 0
         self._pending_quality: Worker | None = None  # starts once the training thread has ended
+        self._trained_on: tuple[list[str], list[str]] = ([], [])  # the data of the running job
+        self._stale = False  # another project was opened while a job ran: drop its results
 
         self.train_button = QPushButton("Train")
         self.train_button.setObjectName("trainButton")
@@ -84,6 +86,7 @@ class TrainPanel(QWidget):
         layout.addWidget(self.quality, 1)
 
         document.classifier_changed.connect(self._show_document_state)
+        document.loaded.connect(self._document_replaced)
         host.model_ready.connect(self._update_buttons)
         host.model_failed.connect(self._update_buttons)
         runner.job_finished.connect(self._job_finished)
@@ -106,6 +109,7 @@ class TrainPanel(QWidget):
             )
             return
         texts, labels, self._skipped = self._document.training_examples()
+        self._trained_on, self._stale = (texts, labels), False
         worker = Worker(self._training_job(jobs.train, texts, labels), name=TRAIN_JOB)
         worker.progressed.connect(self._progressed)
         worker.succeeded.connect(self._trained)
@@ -141,10 +145,12 @@ class TrainPanel(QWidget):
     def _trained(self, result: jobs.TrainedClassifier) -> None:
         from engine.evaluation import not_enough_reason
 
+        if self._stale:
+            return
         self._host.set_classifier(result.classifier)
         training = result.classifier.training
         self.status.setText(self._trained_summary(training))
-        texts, labels, _ = self._document.training_examples()
+        texts, labels = self._trained_on  # estimate what was trained, even if edited since
         reason = not_enough_reason(labels)
         self._document.set_classifier(result.file_bytes, None)
         if reason:
@@ -172,23 +178,38 @@ class TrainPanel(QWidget):
 
     @Slot(str)
     def _failed(self, message: str) -> None:
+        if self._stale:
+            return
         self._banner.show_error(f"Training failed: {message}")
 
     @Slot()
+    def _document_replaced(self) -> None:
+        if self.is_busy:
+            self._stale = True
+            self.cancel()
+
+    @Slot()
     def _cancelled(self) -> None:
+        if self._stale:
+            return
         kept = "The previous classifier is kept." if self._host.classifier else ""
         self._banner.show_message(f"Training cancelled. {kept}".strip(), MessageKind.INFO)
 
     @Slot(object)
     def _estimated(self, report) -> None:
-        self._document.set_quality(report)
+        if not self._stale:
+            self._document.set_quality(report)
 
     @Slot(str)
     def _estimate_failed(self, message: str) -> None:
+        if self._stale:
+            return
         self.quality.show_note(f"No quality estimate: {message}")
 
     @Slot()
     def _estimate_cancelled(self) -> None:
+        if self._stale:
+            return
         self.quality.show_note("Quality estimate cancelled; the classifier is trained and ready.")
 
     @Slot(str)

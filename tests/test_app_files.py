@@ -220,3 +220,21 @@ def test_batch_classify_bad_inputs(trained_window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: dialog.banner.kind is MessageKind.ERROR, timeout=30_000)
     assert "Cannot write `out.xlsx`" in dialog.banner.text() and dialog.report is None
     assert dialog.start_button.isEnabled()
+
+
+def test_batch_classify_cancel_writes_nothing(trained_window, qtbot, tmp_path):
+    window = trained_window
+    source = tmp_path / "many.csv"
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text"])
+        writer.writerows([[f"Sentence number {i} about a football match"] for i in range(20_000)])
+    window.show_batch()
+    dialog = window.batch_dialog
+    assert dialog.set_input(source)
+    dialog.start()
+    qtbot.waitUntil(lambda: "rows/s" in dialog.rate.text(), timeout=TRAINING_TIMEOUT_MS)
+    dialog.cancel()
+    qtbot.waitUntil(lambda: dialog.start_button.isEnabled(), timeout=TRAINING_TIMEOUT_MS)
+    assert "Cancelled" in dialog.banner.text() and dialog.report is None
+    assert not (tmp_path / "many-classified.csv").exists()

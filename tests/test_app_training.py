@@ -129,3 +129,59 @@ def test_train_before_the_model_is_loaded_says_to_wait(window):
     window.host.model = None
     window.train_panel.train()
     assert "still loading" in window.banner.text()
+
+
+def test_opening_another_project_during_training_drops_the_result(window, qtbot):
+    from engine.project import Project
+
+    window.document.load(topic_project(per_class=5), None)
+    window.train_panel.train()
+    qtbot.waitUntil(lambda: "step" in window.train_panel.stage.text(), timeout=TRAINING_TIMEOUT_MS)
+    window.document.load(Project(), None)  # as File > New does
+    qtbot.waitUntil(lambda: not window.train_panel.is_busy, timeout=TRAINING_TIMEOUT_MS)
+    assert window.host.classifier is None and window.document.classifier_file is None
+    assert window.document.quality is None and not window.document.is_modified
+
+
+def test_main_actions_have_shortcuts_tooltips_and_accessible_names(window):
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QAbstractItemView,
+        QHeaderView,
+        QLineEdit,
+        QPlainTextEdit,
+    )
+
+    for action in (
+        window.new_action,
+        window.open_action,
+        window.save_action,
+        window.save_as_action,
+        window.undo_action,
+        window.redo_action,
+        window.paste_action,
+        window.import_action,
+        window.delete_action,
+        window.train_action,
+        window.cancel_action,
+        window.try_action,
+        window.save_classifier_action,
+        window.export_action,
+        window.batch_action,
+        window.metatrain_action,
+        window.settings_action,
+        window.add_class_action,
+    ):
+        assert not action.shortcut().isEmpty(), action.text()
+        assert action.toolTip(), action.text()
+    assert window.train_action.shortcut().toString() == "Ctrl+Return"
+    views = [v for v in window.findChildren(QAbstractItemView) if not isinstance(v, QHeaderView)]
+    edits = window.findChildren(QPlainTextEdit) + window.findChildren(QLineEdit)
+    buttons = window.findChildren(QAbstractButton)
+    unnamed = [
+        type(w).__name__
+        for w in views + edits + buttons
+        if w.isVisibleTo(window)
+        and not (w.accessibleName() or (isinstance(w, QAbstractButton) and w.text()))
+    ]
+    assert not unnamed
