@@ -30,6 +30,7 @@ from app.assets import app_icon, example_project_path
 from app.classes_panel import ClassesPanel
 from app.document import Document
 from app.examples_panel import ExamplesPanel
+from app.garbage import collect_in_gui_thread
 from app.job_runner import JobRunner
 from app.message_banner import MessageBanner, MessageKind
 from app.model_host import ModelHost
@@ -63,6 +64,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.settings = settings or AppSettings()
         self.runner = JobRunner(self)
+        self._garbage_timer = collect_in_gui_thread(self)  # never in a worker thread
         self.document = Document(self)
         self.host = ModelHost(self.runner, self)
         self.banner = MessageBanner()

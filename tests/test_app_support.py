@@ -7,6 +7,8 @@ because a modal dialog would block an offscreen run.
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from conftest import TOPICS
 
@@ -91,6 +93,8 @@ def window(qtbot, loaded_model, tmp_path, answers, one_torch_thread):
     yield main_window
     main_window._closing = True  # no "save changes?" on the way out
     main_window.close()
+    gc.collect()  # here, in the GUI thread: the window's cycles must not die in a worker thread
+    gc.enable()  # the window turned automatic collection off (see app/garbage.py)
 
 
 def train_and_wait(qtbot, window) -> None:

@@ -185,3 +185,23 @@ def test_main_actions_have_shortcuts_tooltips_and_accessible_names(window):
         and not (w.accessibleName() or (isinstance(w, QAbstractButton) and w.text()))
     ]
     assert not unnamed
+
+
+def test_garbage_is_collected_in_the_gui_thread_only(window, qtbot):
+    import gc
+    import weakref
+
+    from app.garbage import INTERVAL_MS
+
+    class Node:
+        pass
+
+    assert not gc.isenabled()  # automatic collection could run in a worker thread
+    first, second = Node(), Node()
+    first.other, second.other = second, first  # a cycle only the collector frees
+    alive = weakref.ref(first)
+    del first, second
+    # Enough new objects that the automatic collector would have run: the timer does instead.
+    keep = [Node() for _ in range(gc.get_threshold()[0] + 1)]
+    qtbot.waitUntil(lambda: alive() is None, timeout=4 * INTERVAL_MS)
+    assert len(keep) > 1
