@@ -59,9 +59,19 @@ def task_loss(model: AdaptedEncoder, params: Params, batch: Batch) -> torch.Tens
 
 
 def support_gradients(
-    model: AdaptedEncoder, params: Params, support: Batch, *, create_graph: bool, chunk_size: int
+    model: AdaptedEncoder,
+    params: Params,
+    support: Batch,
+    *,
+    create_graph: bool,
+    chunk_size: int,
+    should_stop: StopCheck | None = None,
 ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-    """Mean loss over the support set and its gradients; chunked when no graph is kept."""
+    """Mean loss over the support set and its gradients; chunked when no graph is kept.
+
+    Cancellation is checked between chunks too, so a stop request on a large support set is
+    honoured within one chunk's time rather than one whole step's.
+    """
     if create_graph or len(support) <= chunk_size:
         loss = task_loss(model, params, support)
         return loss, torch.autograd.grad(
@@ -69,6 +79,7 @@ def support_gradients(
         )
     total_loss, total_grads = 0.0, None
     for start in range(0, len(support), chunk_size):
+        check_cancel(should_stop)
         chunk = support.slice(start, start + chunk_size)
         loss = task_loss(model, params, chunk) * (len(chunk) / len(support))
         grads = torch.autograd.grad(loss, list(params.values()), materialize_grads=True)
@@ -85,7 +96,7 @@ def inner_loop(
     step_sizes: Params,
     *,
     order: Order = Order.NONE,
-    chunk_size: int = 64,
+    chunk_size: int = 32,
     progress: ProgressCallback | None = None,
     should_stop: StopCheck | None = None,
 ) -> Params:
@@ -101,7 +112,12 @@ def inner_loop(
         # Below second order, gradients are taken at a detached copy: they count as constants.
         current = params if order is Order.SECOND else detached(params)
         loss, grads = support_gradients(
-            model, current, support, create_graph=order is Order.SECOND, chunk_size=chunk_size
+            model,
+            current,
+            support,
+            create_graph=order is Order.SECOND,
+            chunk_size=chunk_size,
+            should_stop=should_stop,
         )
         params = {name: p - step_sizes[name] * g for (name, p), g in zip(params.items(), grads)}
         if progress is not None:

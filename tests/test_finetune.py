@@ -143,3 +143,25 @@ def test_chunked_gradients_equal_one_batch(tiny_backbone):
     chunked = support_gradients(model, params, support, create_graph=False, chunk_size=3)
     assert torch.allclose(whole[0], chunked[0], atol=1e-6)
     assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(whole[1], chunked[1]))
+
+
+def test_cancel_is_checked_between_chunks_of_one_step(tiny_backbone):
+    checkpoint, model, support, params = use_time_setup(tiny_backbone)
+    checks, steps_seen = [], []
+
+    def stop_on_third_check():
+        checks.append(1)
+        return len(checks) >= 3  # once before the step, then between chunks
+
+    with pytest.raises(Cancelled):
+        inner_loop(
+            model,
+            params,
+            support,
+            5,
+            checkpoint.step_sizes(),
+            chunk_size=1,
+            progress=lambda e: steps_seen.append(e.done),
+            should_stop=stop_on_third_check,
+        )
+    assert steps_seen == []  # stopped inside the first step
