@@ -58,9 +58,21 @@ def prepare(workdir: Path, args) -> dict[str, Path]:
 
 def run_child(kind: str, model: Path, table: Path, args) -> dict:
     command = [
-        sys.executable, "-m", "engine.bench.speed_csv", "--child", kind, str(model), str(table),
-        "--threads", str(args.threads), "--batch-size", str(args.batch_size),
-        "--chunk-rows", str(args.chunk_rows), "--raw-rows", str(args.raw_rows),
+        sys.executable,
+        "-m",
+        "engine.bench.speed_csv",
+        "--child",
+        kind,
+        str(model),
+        str(table),
+        "--threads",
+        str(args.threads),
+        "--batch-size",
+        str(args.batch_size),
+        "--chunk-rows",
+        str(args.chunk_rows),
+        "--raw-rows",
+        str(args.raw_rows),
     ]
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
@@ -96,21 +108,29 @@ def child(kind: str, model: Path, table: Path, args) -> None:
     raw_before = raw_rate()
     with tempfile.TemporaryDirectory() as out:
         report = classify_csv(
-            table, Path(out) / "out.csv", text_column="text", predictor=predictor,
-            chunk_rows=args.chunk_rows, batch_size=args.batch_size,
+            table,
+            Path(out) / "out.csv",
+            text_column="text",
+            predictor=predictor,
+            chunk_rows=args.chunk_rows,
+            batch_size=args.batch_size,
         )
     raw_after = raw_rate()
-    print(json.dumps({
-        "rows": report.rows,
-        "csv_rows_per_s": report.rows / report.seconds,
-        "csv_seconds": report.seconds,
-        "raw_per_s": (raw_before + raw_after) / 2,
-        "raw_before": raw_before,
-        "raw_after": raw_after,
-        "loaded_mb": loaded_mb,
-        "peak_mb": peak_rss_mb(),
-        "load": os.getloadavg()[0],
-    }))
+    print(
+        json.dumps(
+            {
+                "rows": report.rows,
+                "csv_rows_per_s": report.rows / report.seconds,
+                "csv_seconds": report.seconds,
+                "raw_per_s": (raw_before + raw_after) / 2,
+                "raw_before": raw_before,
+                "raw_after": raw_after,
+                "loaded_mb": loaded_mb,
+                "peak_mb": peak_rss_mb(),
+                "load": os.getloadavg()[0],
+            }
+        )
+    )
 
 
 def peak_rss_mb() -> float:
@@ -130,8 +150,9 @@ def peak_rss_mb() -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--predictors", nargs="+", choices=PREDICTOR_KINDS,
-                        default=list(PREDICTOR_KINDS))
+    parser.add_argument(
+        "--predictors", nargs="+", choices=PREDICTOR_KINDS, default=list(PREDICTOR_KINDS)
+    )
     parser.add_argument("--suite", type=Path, default=DEFAULT_SUITE)
     parser.add_argument("--task", default="stackoverflow", help="dev-suite task for texts/labels")
     parser.add_argument("--threads", type=int, default=2)
@@ -140,8 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--raw-rows", type=int, default=20_000, help="texts timed in memory")
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--child", nargs=3, metavar=("KIND", "MODEL", "CSV"),
-                        help=argparse.SUPPRESS)  # one measurement, run by main() itself
+    parser.add_argument(
+        "--child", nargs=3, metavar=("KIND", "MODEL", "CSV"), help=argparse.SUPPRESS
+    )  # one measurement, run by main() itself
     args = parser.parse_args(argv)
     if args.child:
         child(args.child[0], Path(args.child[1]), Path(args.child[2]), args)
@@ -173,12 +195,16 @@ def main(argv: list[str] | None = None) -> int:
                 f"({large['loaded_mb']:.0f}) | {small['peak_mb']:.0f} |"
             )
             print(lines[-1], json.dumps({"small": small, "large": large}), file=sys.stderr)
-    print(f"## Batch CSV ({args.task} texts, batch {args.batch_size}, "
-          f"chunks of {args.chunk_rows:,} rows)\n")
+    print(
+        f"## Batch CSV ({args.task} texts, batch {args.batch_size}, "
+        f"chunks of {args.chunk_rows:,} rows)\n"
+    )
     print("\n".join(lines))
-    print(f"\nraw: predict_proba on the first {args.raw_rows:,} texts in memory (mean of a run "
-          "before and after the CSV); seed "
-          f"{args.seed}; {time.perf_counter() - started:.0f} s in all")
+    print(
+        f"\nraw: predict_proba on the first {args.raw_rows:,} texts in memory (mean of a run "
+        "before and after the CSV); seed "
+        f"{args.seed}; {time.perf_counter() - started:.0f} s in all"
+    )
     print("\n".join(machine_lines(args.threads)))
     return 0
 

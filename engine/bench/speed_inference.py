@@ -12,41 +12,18 @@ exported; speed is measured on the first task's eval texts at batch 1 and 32 (be
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import random
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from engine.bench.suite import Examples, read_examples
+
 DEFAULT_SUITE = Path("/work/shared/data/dev_suite")
 PREDICTORS = ("torch eager", "ONNX fp32", "ONNX int8")
-
-
-@dataclass
-class Examples:
-    texts: list  # str, or (str, str) for pair tasks
-    labels: list[str]
-
-
-def read_examples(path: Path) -> Examples:
-    """A dev-suite file: JSON list of {"sentence1", "sentence2"?, "label"}."""
-    rows = json.loads(path.read_text(encoding="utf-8"))
-    texts = [
-        (r["sentence1"], r["sentence2"]) if r.get("sentence2") else r["sentence1"] for r in rows
-    ]
-    return Examples(texts, [str(r["label"]) for r in rows])
-
-
-def sample(examples: Examples, size: int, seed: int) -> Examples:
-    order = list(range(len(examples.texts)))
-    random.Random(seed).shuffle(order)
-    chosen = order[:size]
-    return Examples([examples.texts[i] for i in chosen], [examples.labels[i] for i in chosen])
 
 
 def train_and_export(backbone, suite: Path, task: str, folder: Path, max_length: int):
@@ -164,15 +141,15 @@ def main(argv: list[str] | None = None) -> int:
             predictors, report = train_and_export(
                 backbone, args.suite, task, Path(workdir) / task, args.max_length
             )
-            evaluation = sample(
-                read_examples(args.suite / task / f"{task}_eval.json"), args.eval_size, args.seed
+            evaluation = read_examples(args.suite / task / f"{task}_eval.json").sample(
+                args.eval_size, args.seed
             )
             if number == 0:
-                speed_texts = sample(
-                    read_examples(args.suite / task / f"{task}_eval.json"),
-                    args.texts,
-                    args.seed + 1,
-                ).texts
+                speed_texts = (
+                    read_examples(args.suite / task / f"{task}_eval.json")
+                    .sample(args.texts, args.seed + 1)
+                    .texts
+                )
                 tables["speed"] = speed_table(
                     predictors, speed_texts, args.batch1_texts, args.repeats
                 )
