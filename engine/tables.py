@@ -19,19 +19,16 @@ def separator_for(path: Path) -> str:
     return "\t" if path.suffix.lower() in (".tsv", ".txt") else ","
 
 
-def read_table(path: str | Path, *, encoding: str | None = None, nrows: int | None = None) -> pd.DataFrame:
+def read_table(
+    path: str | Path, *, encoding: str | None = None, nrows: int | None = None
+) -> pd.DataFrame:
     """The whole table (or its first `nrows`) as strings; empty cells become "".
 
     UTF-8 (with or without BOM) unless `encoding` says otherwise.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise TableError(f"No file at `{path}`.")
-    suffix = path.suffix.lower()
-    if suffix not in TABLE_SUFFIXES:
-        raise TableError(f"`{path.name}`: unsupported file type; use one of {', '.join(TABLE_SUFFIXES)}.")
-    try:
-        if suffix == ".xlsx":
+    path = checked_table_path(path)
+    with _reading_errors(path, encoding, lambda: 0):
+        if path.suffix.lower() == ".xlsx":
             frame = pd.read_excel(path, dtype=str, nrows=nrows)
         else:
             frame = pd.read_csv(
@@ -42,16 +39,19 @@ def read_table(path: str | Path, *, encoding: str | None = None, nrows: int | No
                 encoding=encoding or "utf-8-sig",
                 nrows=nrows,
             )
-    except UnicodeDecodeError as error:
-        raise TableError(
-            f"`{path.name}` is not valid {encoding or 'UTF-8'} text (byte {error.start}). Save it as "
-            "UTF-8, or name its encoding (e.g. --encoding latin-1)."
-        ) from error
-    except pd.errors.EmptyDataError as error:
-        raise TableError(f"`{path.name}` is empty: it has no header row and no data.") from error
-    except (pd.errors.ParserError, ValueError) as error:
-        raise TableError(f"`{path.name}` could not be parsed as a table ({error}).") from error
     return frame.fillna("")
+
+
+def checked_table_path(path: str | Path) -> Path:
+    """`path` as a Path, or a TableError when it is missing or not a table file."""
+    path = Path(path)
+    if not path.is_file():
+        raise TableError(f"No file at `{path}`.")
+    if path.suffix.lower() not in TABLE_SUFFIXES:
+        raise TableError(
+            f"`{path.name}`: unsupported file type; use one of {', '.join(TABLE_SUFFIXES)}."
+        )
+    return path
 
 
 def check_columns(frame: pd.DataFrame, columns: list[str], path: str | Path) -> None:
@@ -74,14 +74,8 @@ def read_table_chunks(
     table yields one empty frame with its columns. The errors are `read_table`'s, raised when
     the reader reaches the bad part of the file (which may be after earlier chunks).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise TableError(f"No file at `{path}`.")
+    path = checked_table_path(path)
     suffix = path.suffix.lower()
-    if suffix not in TABLE_SUFFIXES:
-        raise TableError(
-            f"`{path.name}`: unsupported file type; use one of {', '.join(TABLE_SUFFIXES)}."
-        )
     if chunk_rows < 1:
         raise ValueError(f"`chunk_rows` must be a positive integer, got {chunk_rows}.")
     rows_read = 0
@@ -89,7 +83,7 @@ def read_table_chunks(
         if suffix == ".xlsx":
             frame = pd.read_excel(path, dtype=str, keep_default_na=False).fillna("")
             for start in range(0, max(len(frame), 1), chunk_rows):
-                yield frame.iloc[start:start + chunk_rows]
+                yield frame.iloc[start : start + chunk_rows]
             return
         reader = pd.read_csv(
             path,
@@ -107,9 +101,7 @@ def read_table_chunks(
 
 def read_columns(path: str | Path, *, encoding: str | None = None) -> list[str]:
     """The header of a table, read without its rows (except XLSX, which is parsed whole)."""
-    path = Path(path)
-    if not path.is_file():
-        raise TableError(f"No file at `{path}`.")
+    path = checked_table_path(path)
     with _reading_errors(path, encoding, lambda: 0):
         if path.suffix.lower() == ".xlsx":
             return [str(c) for c in pd.read_excel(path, nrows=0).columns]
