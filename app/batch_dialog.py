@@ -55,6 +55,17 @@ def default_output(input_path: Path) -> Path:
     return input_path.with_name(f"{input_path.stem}-classified{suffix}")
 
 
+def path_row(edit: QLineEdit, choose_name: str, on_choose) -> QHBoxLayout:
+    """A path field with its "Choose…" button beside it."""
+    choose = QPushButton("Choose…")
+    choose.setAccessibleName(choose_name)
+    choose.clicked.connect(on_choose)
+    row = QHBoxLayout()
+    row.addWidget(edit, 1)
+    row.addWidget(choose)
+    return row
+
+
 class BatchDialog(QDialog):
     """Non-modal: the user can keep working (or trying texts) while a file is classified."""
 
@@ -76,12 +87,7 @@ class BatchDialog(QDialog):
         self.input_edit.setReadOnly(True)
         self.input_edit.setPlaceholderText("Choose a CSV, TSV or Excel file…")
         self.input_edit.setAccessibleName("File to classify")
-        choose_input = QPushButton("Choose…")
-        choose_input.setAccessibleName("Choose the file to classify")
-        choose_input.clicked.connect(self._choose_input)
-        input_row = QHBoxLayout()
-        input_row.addWidget(self.input_edit, 1)
-        input_row.addWidget(choose_input)
+        input_row = path_row(self.input_edit, "Choose the file to classify", self._choose_input)
         self.column_combo = QComboBox()
         self.column_combo.setAccessibleName("Text column")
         self.column_combo.setToolTip("The column holding the texts to classify")
@@ -91,12 +97,7 @@ class BatchDialog(QDialog):
         self.output_edit.setToolTip(
             "CSV (or TSV) written with the predicted class and probabilities"
         )
-        choose_output = QPushButton("Choose…")
-        choose_output.setAccessibleName("Choose the output file")
-        choose_output.clicked.connect(self._choose_output)
-        output_row = QHBoxLayout()
-        output_row.addWidget(self.output_edit, 1)
-        output_row.addWidget(choose_output)
+        output_row = path_row(self.output_edit, "Choose the output file", self._choose_output)
         form = QFormLayout()
         form.addRow("File:", input_row)
         form.addRow("Text column:", self.column_combo)
