@@ -99,13 +99,20 @@ def classify_csv(
             check_cancel(should_stop)
             texts = chunk[text_column].tolist()
             probabilities, empty = classify_texts(
-                texts, predictor, batch_size=batch_size, should_stop=should_stop,
+                texts,
+                predictor,
+                batch_size=batch_size,
+                should_stop=should_stop,
                 on_slice=lambda done, before=rows: _report(progress, before + done, total, started),
             )
             frame = with_predictions(chunk.drop(columns=replaced), probabilities, predictor.labels)
             frame.to_csv(
-                out, sep=separator_for(output_path), index=False, header=number == 0,
-                na_rep="", lineterminator="\n",
+                out,
+                sep=separator_for(output_path),
+                index=False,
+                header=number == 0,
+                na_rep="",
+                lineterminator="\n",
             )
             rows += len(chunk)
             empty_rows += int(empty.sum())
@@ -155,7 +162,7 @@ def classify_texts(
     probabilities = np.full((len(texts), len(predictor.labels)), np.nan, dtype=np.float32)
     for start in range(0, len(by_length), PREDICT_SLICE):
         check_cancel(should_stop)
-        chosen = by_length[start:start + PREDICT_SLICE]
+        chosen = by_length[start : start + PREDICT_SLICE]
         probabilities[chosen] = predictor.predict_proba(
             [texts[i] for i in chosen], batch_size=batch_size
         )

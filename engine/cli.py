@@ -123,10 +123,7 @@ def cmd_metatrain(args) -> int:
     from engine.metatrain import MetaTrainConfig, metatrain
     from engine.tasks import EpisodeShape, build_sampler, validation_episodes
 
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    use_threads(args.threads)
     order = Order.FIRST if args.first_order else Order.SECOND
     out = Path(args.out) if args.out else user_meta_root() / args.name
     if args.restart and out.exists():
@@ -201,7 +198,7 @@ def parse_numbers(text: str) -> list[int]:
 
 def cmd_bench(args) -> int:
     from engine.backbone import load_backbone
-    from engine.bench.fewshot import BenchSettings, render, run_bench, save_report
+    from engine.bench.fewshot import BenchSettings, render, run_bench
     from engine.formats import load_meta_checkpoint
 
     chosen = {
@@ -220,6 +217,7 @@ def cmd_bench(args) -> int:
         )
     else:
         settings = BenchSettings(Path(args.suite), **chosen)
+    use_threads(args.threads)
     backbone = load_backbone(args.backbone, device=args.device)
     metas = {
         "meta-adapter": load_meta_option(args.meta, backbone),
@@ -227,7 +225,21 @@ def cmd_bench(args) -> int:
         if args.maml_meta
         else None,
     }
-    report = run_bench(backbone, settings, metas, progress=progress_bar("Benchmark"))
+    report = run_bench(
+        backbone,
+        settings,
+        metas,
+        progress=progress_bar("Benchmark"),
+        report_path=Path(args.out) if args.out else None,
+    )
+    print(render(report))
+    return 0
+
+
+def cmd_bench_report(args) -> int:
+    from engine.bench.fewshot import merge_reports, render, save_report
+
+    report = merge_reports([json.loads(Path(path).read_text()) for path in args.reports])
     if args.out:
         save_report(report, Path(args.out))
     print(render(report))
@@ -268,10 +280,8 @@ def cmd_export(args) -> int:
 def cmd_classify_csv(args) -> int:
     from engine.batch import classify_csv, load_predictor
 
-    if args.threads and not Path(args.model).is_dir():
-        import torch
-
-        torch.set_num_threads(args.threads)
+    if not Path(args.model).is_dir():
+        use_threads(args.threads)
     predictor = load_predictor(args.model, threads=args.threads)
     report = classify_csv(
         args.input,
@@ -289,6 +299,13 @@ def cmd_classify_csv(args) -> int:
         f"({report.rows_per_second:.0f} rows/s); wrote {report.output_path}."
     )
     return 0
+
+
+def use_threads(threads: int | None) -> None:
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -379,9 +396,19 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--maml-meta", help="checkpoint meta-trained without meta-adapters")
     bench.add_argument("--quick", action="store_true", help="2 tasks, 2 splits, k=4")
     bench.add_argument("--seed", type=int, default=0)
-    bench.add_argument("--out", help="JSON report with every per-split number")
+    bench.add_argument("--threads", type=int, help="CPU threads for torch")
+    bench.add_argument(
+        "--out", help="JSON report with every per-split number; an existing one is continued"
+    )
     add_model_options(bench)
     bench.set_defaults(run=cmd_bench)
+
+    bench_report = commands.add_parser(
+        "bench-report", help="tables of one or more `bench --out` reports, merged"
+    )
+    bench_report.add_argument("reports", nargs="+", help="JSON reports of comparable runs")
+    bench_report.add_argument("--out", help="write the merged JSON report here")
+    bench_report.set_defaults(run=cmd_bench_report)
     export = commands.add_parser("export", help="export a classifier file to ONNX")
     export.add_argument("classifier", help="classifier file (.safetensors)")
     export.add_argument("--onnx", required=True, metavar="OUTDIR", help="export folder to write")

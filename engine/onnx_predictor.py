@@ -120,11 +120,11 @@ class OnnxClassifier:
             raise ValueError(f"`batch_size` must be a positive integer, got {batch_size}.")
         probabilities = np.empty((len(texts), len(self.labels)), dtype=np.float32)
         for window in range(0, len(texts), SORT_WINDOW):
-            chunk = texts[window:window + SORT_WINDOW]
+            chunk = texts[window : window + SORT_WINDOW]
             encodings = self.tokenizer.encode_batch(chunk)
             order = np.argsort([len(e.ids) for e in encodings], kind="stable")
             for start in range(0, len(order), batch_size):
-                chosen = order[start:start + batch_size]
+                chosen = order[start : start + batch_size]
                 feed = self._feed([encodings[i] for i in chosen])
                 (output,) = self.session.run([OUTPUT_NAME], feed)
                 probabilities[window + chosen] = output

@@ -5,7 +5,14 @@ import statistics
 
 import pytest
 
-from engine.bench.fewshot import BenchSettings, accuracy_table, build_methods, render, run_bench
+from engine.bench.fewshot import (
+    BenchSettings,
+    accuracy_table,
+    build_methods,
+    merge_reports,
+    render,
+    run_bench,
+)
 from engine.bench.methods import METHOD_NAMES
 from engine.bench.suite import load_suite
 from engine.formats import initial_meta_checkpoint
@@ -147,3 +154,32 @@ def test_every_method_runs_end_to_end_and_the_table_agrees(suite, backbone, trai
         ]
         assert value == pytest.approx(statistics.mean(per_task), abs=0.051)
     assert "predict texts/s" in render(report)
+
+
+def test_a_stopped_benchmark_continues_and_parallel_reports_merge(suite, backbone, tmp_path):
+    path = tmp_path / "report.json"
+    cheap = dict(shots=[2], splits=[0, 1], max_length=24)
+    first = run_bench(
+        backbone, BenchSettings(suite, methods=["prototype"], **cheap), {}, report_path=path
+    )
+    assert json.loads(path.read_text())["runs"] == first["runs"]  # saved as it goes
+
+    both = BenchSettings(suite, methods=["prototype", "linear-probe"], **cheap)
+    continued = run_bench(backbone, both, {}, report_path=path)
+    assert continued["runs"][: len(first["runs"])] == first["runs"]  # kept, not run again
+    assert (
+        sorted(r["method"] for r in continued["runs"]) == ["linear-probe"] * 4 + ["prototype"] * 4
+    )
+
+    probe_only = run_bench(backbone, BenchSettings(suite, methods=["linear-probe"], **cheap), {})
+    merged = merge_reports([first, probe_only])
+    assert merged["settings"]["methods"] == ["prototype", "linear-probe"]
+    assert len(merged["runs"]) == 8 and "| linear-probe |" in render(merged)
+
+    longer = run_bench(
+        backbone, BenchSettings(suite, methods=["prototype"], **{**cheap, "max_length": 32}), {}
+    )
+    with pytest.raises(ValueError, match="differ in `max_length`"):
+        merge_reports([first, longer])
+    with pytest.raises(ValueError, match="differ in `max_length`"):
+        run_bench(backbone, dataclasses.replace(both, max_length=32), {}, report_path=path)

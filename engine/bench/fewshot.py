@@ -24,7 +24,7 @@ from engine.bench.methods import (
     PrototypeMethod,
     SetFitMethod,
 )
-from engine.bench.suite import load_suite
+from engine.bench.suite import load_suite, read_examples
 from engine.files import atomic_write_text
 from engine.formats import MetaCheckpoint
 from engine.progress import ProgressCallback, ProgressEvent
@@ -103,58 +103,123 @@ def build_methods(
     return methods, skipped
 
 
+RUN_KEY = ("task", "method", "k", "split")
+COMPARABLE = ("suite", "max_eval", "max_length", "seed")  # settings every merged run must share
+
+
 def run_bench(
     backbone: Backbone,
     settings: BenchSettings,
     metas: dict[str, MetaCheckpoint | None],
     *,
     progress: ProgressCallback | None = None,
+    report_path: Path | None = None,
 ) -> dict:
-    """Run every (task, k, split, method); return the JSON-ready report."""
+    """Run every (task, k, split, method); return the JSON-ready report.
+
+    With `report_path`, the report is rewritten after every run and the runs already in it are
+    kept, so a long benchmark that was stopped continues where it was.
+    """
     tasks = load_suite(settings.suite, settings.tasks)
     methods, skipped = build_methods(settings.methods, backbone, settings, metas)
     for name, reason in skipped.items():
         log.warning("Skipping %s: %s", name, reason)
-    runs, started = [], time.perf_counter()
-    total = len(tasks) * len(settings.shots) * len(settings.splits) * len(methods)
-    for task in tasks:
-        from engine.bench.suite import read_examples
-
-        evaluation = read_examples(task.eval_path).sample(settings.max_eval, settings.seed)
-        for k in settings.shots:
-            for split in settings.splits:
-                train = task.train(split, k)
-                for method in methods:
-                    result = method.run(train, evaluation)
-                    correct = sum(p == t for p, t in zip(result.predictions, evaluation.labels))
-                    runs.append(
-                        Run(
-                            task.name,
-                            method.name,
-                            k,
-                            split,
-                            correct / len(evaluation),
-                            result.fit_seconds,
-                            len(evaluation) / max(result.predict_seconds, 1e-9),
-                            result.trainable_parameters,
-                            result.saved_bytes,
-                        )
-                    )
-                    if progress is not None:
-                        progress(
-                            ProgressEvent(
-                                "Benchmark", len(runs), total, {"accuracy": runs[-1].accuracy}
-                            )
-                        )
-    return {
+    report = {
         "settings": {**asdict(settings), "suite": str(settings.suite)},
         "environment": environment(settings.seed),
         "backbone": {"name": backbone.name, "fingerprint": backbone.fingerprint},
-        "meta_checkpoints": {n: (m.name, m.fingerprint) for n, m in metas.items() if m is not None},
+        "meta_checkpoints": {
+            m.name: [metas[m.name].name, metas[m.name].fingerprint]
+            for m in methods
+            if metas.get(m.name) is not None
+        },
         "skipped": skipped,
-        "wall_seconds": round(time.perf_counter() - started, 1),
-        "runs": [asdict(r) for r in runs],
+        "wall_seconds": 0.0,
+        "runs": [],
     }
+    if report_path is not None and report_path.exists():
+        report = resumed(report, json.loads(report_path.read_text()))
+    done = {tuple(r[k] for k in RUN_KEY) for r in report["runs"]}
+    total = len(tasks) * len(settings.shots) * len(settings.splits) * len(methods)
+    for task in tasks:
+        evaluation = read_examples(task.eval_path).sample(settings.max_eval, settings.seed)
+        for k in settings.shots:
+            for split in settings.splits:
+                todo = [m for m in methods if (task.name, m.name, k, split) not in done]
+                train = task.train(split, k) if todo else None
+                for method in todo:
+                    started = time.perf_counter()
+                    result = method.run(train, evaluation)
+                    correct = sum(p == t for p, t in zip(result.predictions, evaluation.labels))
+                    run = Run(
+                        task.name,
+                        method.name,
+                        k,
+                        split,
+                        correct / len(evaluation),
+                        result.fit_seconds,
+                        len(evaluation) / max(result.predict_seconds, 1e-9),
+                        result.trainable_parameters,
+                        result.saved_bytes,
+                    )
+                    report["runs"].append(asdict(run))
+                    elapsed = time.perf_counter() - started
+                    report["wall_seconds"] = round(report["wall_seconds"] + elapsed, 1)
+                    if report_path is not None:
+                        save_report(report, report_path)
+                    if progress is not None:
+                        progress(
+                            ProgressEvent(
+                                "Benchmark", len(report["runs"]), total, {"accuracy": run.accuracy}
+                            )
+                        )
+    return report
+
+
+def resumed(fresh: dict, previous: dict) -> dict:
+    """`fresh` with the runs of an earlier, comparable report on the same checkpoints."""
+    check_comparable([fresh, previous])
+    for method, checkpoint in previous["meta_checkpoints"].items():
+        if fresh["meta_checkpoints"].get(method, checkpoint) != checkpoint:
+            raise ValueError(
+                f"The report to continue ran `{method}` with checkpoint {checkpoint}, not "
+                f"{fresh['meta_checkpoints'][method]}; write to another --out."
+            )
+    return {
+        **fresh,
+        "wall_seconds": previous["wall_seconds"],
+        "runs": previous["runs"],
+        "meta_checkpoints": {**previous["meta_checkpoints"], **fresh["meta_checkpoints"]},
+    }
+
+
+def merge_reports(reports: list[dict]) -> dict:
+    """One report from several comparable ones (e.g. methods run in parallel processes)."""
+    check_comparable(reports)
+    runs = {tuple(r[k] for k in RUN_KEY): r for report in reports for r in report["runs"]}
+    merged = dict(reports[0])
+    merged["settings"] = {
+        **reports[0]["settings"],
+        "methods": list(dict.fromkeys(m for r in reports for m in r["settings"]["methods"])),
+    }
+    merged["meta_checkpoints"] = {k: v for r in reports for k, v in r["meta_checkpoints"].items()}
+    merged["skipped"] = {k: v for r in reports for k, v in r["skipped"].items()}
+    merged["wall_seconds"] = round(sum(r["wall_seconds"] for r in reports), 1)
+    merged["runs"] = list(runs.values())
+    return merged
+
+
+def check_comparable(reports: list[dict]) -> None:
+    first = reports[0]
+    for report in reports[1:]:
+        for key in COMPARABLE:
+            if report["settings"][key] != first["settings"][key]:
+                raise ValueError(
+                    f"Reports differ in `{key}` ({first['settings'][key]!r} vs "
+                    f"{report['settings'][key]!r}); only comparable runs can be combined."
+                )
+        if report["backbone"] != first["backbone"]:
+            raise ValueError("Reports were made with different backbones.")
 
 
 def accuracy_table(report: dict) -> str:
