@@ -1,4 +1,5 @@
-"""Inference speed: torch eager vs ONNX fp32 vs ONNX int8, and what int8 costs in accuracy.
+"""Inference speed: torch eager vs ONNX fp32 vs ONNX int8 vs the machine's ceiling, and what
+int8 costs in accuracy.
 
     python -m engine.bench.speed_inference [--suite /work/shared/data/dev_suite]
         [--tasks mr sick_e] [--threads 2] [--texts 256] [--eval-size 500] [--seed 0]
@@ -6,7 +7,10 @@
 For each task a classifier is trained on `TASK_train_0_16.json` (16 examples per class) and
 exported; speed is measured on the first task's eval texts at batch 1 and 32 (best of
 `--repeats` timed passes after a warm-up pass), accuracy on a seeded sample of each task's
-`TASK_eval.json`. Prints markdown tables, the seed, versions and the machine.
+`TASK_eval.json`. The ceiling is the measured fp32 matmul rate (FLOP/s, same threads) divided
+by the model's FLOPs per text (counted by torch's FlopCounterMode on the unpadded timed texts):
+no predictor doing the model's arithmetic in fp32 can beat it. Prints markdown tables, the seed,
+versions and the machine.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from engine.bench.suite import Examples, read_examples
 
 DEFAULT_SUITE = Path("/work/shared/data/dev_suite")
 PREDICTORS = ("torch eager", "ONNX fp32", "ONNX int8")
+CEILING = "machine ceiling (fp32 matmul peak)"
 
 
 def train_and_export(backbone, suite: Path, task: str, folder: Path, max_length: int):
@@ -57,6 +62,30 @@ def texts_per_second(predictor, texts: list, batch_size: int, repeats: int) -> f
     return len(texts) / best
 
 
+def matmul_flops_per_second(size: int = 1024, repeats: int = 5) -> float:
+    """Best fp32 matmul rate at the current torch thread count: the machine's usable peak."""
+    import torch
+
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - started)
+    return 2 * size**3 / best
+
+
+def flops_per_text(classifier, texts: list) -> float:
+    """The model's FLOPs per text, each text alone (no padding), as torch counts them."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        classifier.predict_proba(texts, batch_size=1)
+    return counter.get_total_flops() / len(texts)
+
+
 def accuracy(predictor, examples: Examples) -> tuple[float, np.ndarray]:
     probabilities = predictor.predict_proba(examples.texts, batch_size=32)
     predicted = np.array(predictor.labels)[probabilities.argmax(1)]
@@ -71,16 +100,23 @@ def speed_table(predictors, texts: list, batch1_texts: int, repeats: int) -> lis
         for batch in (1, 32)
         for name, p in zip(PREDICTORS, predictors, strict=True)
     }
+    peak, flops = matmul_flops_per_second(), flops_per_text(predictors[0], texts)
+    for batch in (1, 32):
+        rates[(CEILING, batch)] = peak / flops
     lines = [
         "| predictor | batch 1 (texts/s) | x torch | batch 32 (texts/s) | x torch |",
         "| --- | ---: | ---: | ---: | ---: |",
     ]
-    for name in PREDICTORS:
+    for name in (*PREDICTORS, CEILING):
         cells = []
         for batch in (1, 32):
             rate = rates[(name, batch)]
             cells += [f"{rate:.1f}", f"{rate / rates[(PREDICTORS[0], batch)]:.2f}"]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append(
+        f"\nCeiling: fp32 matmul {peak / 1e9:.1f} GFLOP/s measured / {flops / 1e9:.2f} GFLOP per "
+        f"text (mean of {len(texts)} texts, unpadded)."
+    )
     return lines
 
 
