@@ -239,7 +239,10 @@ def cmd_bench(args) -> int:
 def cmd_bench_report(args) -> int:
     from engine.bench.fewshot import merge_reports, render, save_report
 
-    report = merge_reports([json.loads(Path(path).read_text()) for path in args.reports])
+    report = merge_reports(
+        [json.loads(Path(path).read_text()) for path in args.reports],
+        parse_numbers(args.splits) if args.splits else None,
+    )
     if args.out:
         save_report(report, Path(args.out))
     print(render(report))
@@ -407,6 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
         "bench-report", help="tables of one or more `bench --out` reports, merged"
     )
     bench_report.add_argument("reports", nargs="+", help="JSON reports of comparable runs")
+    bench_report.add_argument("--splits", help="keep only these split ids, e.g. 0-4")
     bench_report.add_argument("--out", help="write the merged JSON report here")
     bench_report.set_defaults(run=cmd_bench_report)
     export = commands.add_parser("export", help="export a classifier file to ONNX")

@@ -175,6 +175,9 @@ def test_a_stopped_benchmark_continues_and_parallel_reports_merge(suite, backbon
     merged = merge_reports([first, probe_only])
     assert merged["settings"]["methods"] == ["prototype", "linear-probe"]
     assert len(merged["runs"]) == 8 and "| linear-probe |" in render(merged)
+    first_split = merge_reports([first, probe_only], splits=[0])
+    assert {r["split"] for r in first_split["runs"]} == {0} and len(first_split["runs"]) == 4
+    assert "mean ± std over 1 splits" in render(first_split)
 
     longer = run_bench(
         backbone, BenchSettings(suite, methods=["prototype"], **{**cheap, "max_length": 32}), {}

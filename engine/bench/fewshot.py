@@ -141,10 +141,15 @@ def run_bench(
         report = resumed(report, json.loads(report_path.read_text()))
     done = {tuple(r[k] for k in RUN_KEY) for r in report["runs"]}
     total = len(tasks) * len(settings.shots) * len(settings.splits) * len(methods)
-    for task in tasks:
-        evaluation = read_examples(task.eval_path).sample(settings.max_eval, settings.seed)
-        for k in settings.shots:
-            for split in settings.splits:
+    evaluations = {
+        task.name: read_examples(task.eval_path).sample(settings.max_eval, settings.seed)
+        for task in tasks
+    }
+    # Split-major, so a benchmark stopped part-way leaves whole splits of every task and k.
+    for split in settings.splits:
+        for task in tasks:
+            evaluation = evaluations[task.name]
+            for k in settings.shots:
                 todo = [m for m in methods if (task.name, m.name, k, split) not in done]
                 train = task.train(split, k) if todo else None
                 for method in todo:
@@ -193,10 +198,16 @@ def resumed(fresh: dict, previous: dict) -> dict:
     }
 
 
-def merge_reports(reports: list[dict]) -> dict:
-    """One report from several comparable ones (e.g. methods run in parallel processes)."""
+def merge_reports(reports: list[dict], splits: list[int] | None = None) -> dict:
+    """One report from several comparable ones (e.g. methods run in parallel processes),
+    keeping only `splits` when given (say, the splits every method has finished)."""
     check_comparable(reports)
-    runs = {tuple(r[k] for k in RUN_KEY): r for report in reports for r in report["runs"]}
+    runs = {
+        tuple(r[k] for k in RUN_KEY): r
+        for report in reports
+        for r in report["runs"]
+        if splits is None or r["split"] in splits
+    }
     merged = dict(reports[0])
     merged["settings"] = {
         **reports[0]["settings"],
@@ -233,8 +244,9 @@ def accuracy_table(report: dict) -> str:
             if r["k"] == k:
                 cell[(r["task"], r["method"])].append(100 * r["accuracy"])
         tasks = list(dict.fromkeys(r["task"] for r in runs))
+        splits = len({r["split"] for r in runs if r["k"] == k})
         lines += [
-            f"**k = {k}** (accuracy %, mean ± std over splits)",
+            f"**k = {k}** (accuracy %, mean ± std over {splits} splits)",
             "",
             "| task | " + " | ".join(methods) + " |",
             "|---" * (len(methods) + 1) + "|",
