@@ -252,8 +252,11 @@ class SetFitMethod(Method):
         model = SetFitModel.from_pretrained(str(self.backbone.model_dir), device="cpu")
         model.model_body.max_seq_length = self.max_length
         dataset = Dataset.from_dict({"text": train.texts, "label": train.labels})
-        arguments = TrainingArguments(seed=self.seed, num_iterations=SETFIT_ITERATIONS)
-        Trainer(model=model, args=arguments, train_dataset=dataset).train()
+        with tempfile.TemporaryDirectory() as scratch:  # its trainer writes checkpoints
+            arguments = TrainingArguments(
+                output_dir=scratch, seed=self.seed, num_iterations=SETFIT_ITERATIONS
+            )
+            Trainer(model=model, args=arguments, train_dataset=dataset).train()
         fitted = time.perf_counter()
         predictions = [str(p) for p in model.predict(evaluation.texts)]
         predicted = time.perf_counter()

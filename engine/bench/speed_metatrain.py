@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.steps < 2:
         parser.error("--steps must be at least 2 (the first step is not timed)")
     torch.set_num_threads(args.threads)
+    lam = 0.5 if args.unlabeled else 1.0  # the shipped mix; tasks only without text
 
     rows = []
     for label, order, meta_adapters in VARIANTS:
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
             task_dirs=args.tasks,
             unlabeled=args.unlabeled,
             shape=SHIPPED_SHAPE,
-            lam=0.5 if args.unlabeled else 1.0,
+            lam=lam,
             cache_dir=user_cache_dir(),
             seed=args.seed,
         )
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
             meta_batch=args.meta_batch,
             inner_steps=args.inner_steps,
             order=order,
-            lam=0.5 if args.unlabeled else 1.0,
+            lam=lam,
             shape=SHIPPED_SHAPE,
             max_length=args.max_length,
             checkpoint_every=args.steps,
