@@ -119,6 +119,7 @@ def cmd_metatrain(args) -> int:
     from engine.adapters import AdapterConfig
     from engine.backbone import load_backbone
     from engine.finetune import Order
+    from engine.formats import load_meta_checkpoint
     from engine.locations import user_cache_dir, user_meta_root
     from engine.metatrain import MetaTrainConfig, metatrain
     from engine.tasks import EpisodeShape, build_sampler, validation_episodes
@@ -162,6 +163,7 @@ def cmd_metatrain(args) -> int:
         seed=args.seed,
     )
     validation = validation_episodes(tasks, shape, args.validation_episodes, args.seed)
+    init = load_meta_checkpoint(args.init, backbone=backbone) if args.init else None
     argv = sys.argv[1:] if args.argv is None else args.argv
     description = {"command": "fewshot " + " ".join(argv), "data": data, "backbone": backbone.name}
     emit = json_progress if args.json_progress else progress_bar("Meta-training")
@@ -174,6 +176,7 @@ def cmd_metatrain(args) -> int:
             name=args.name,
             validation=validation,
             description=description,
+            init=init,
             progress=emit,
         )
     except Exception as error:
@@ -383,6 +386,9 @@ def build_parser() -> argparse.ArgumentParser:
     meta.add_argument("--seed", type=int, default=0)
     meta.add_argument("--threads", type=int, help="CPU threads for torch")
     meta.add_argument("--restart", action="store_true", help="discard a resumable run in --out")
+    meta.add_argument(
+        "--init", metavar="DIR", help="start from this trained checkpoint (not from scratch)"
+    )
     meta.add_argument("--json-progress", action="store_true", help="JSON lines on stdout")
     meta.add_argument("--backbone", default=DEFAULT_BACKBONE)
     meta.add_argument("--device", default="auto")

@@ -260,6 +260,7 @@ def metatrain(
     name: str = "meta",
     validation: list[Episode] | None = None,
     description: dict | None = None,
+    init: MetaCheckpoint | None = None,
     resume: bool = True,
     progress: ProgressCallback | None = None,
     should_stop: StopCheck | None = None,
@@ -269,18 +270,26 @@ def metatrain(
     `sampler.sample(rng)` gives episodes; the rng of step t on rank r is seeded by
     (seed, r, t), so a run resumed from a checkpoint continues exactly as if never stopped.
     `description` (command, data summary) is stored in the checkpoint's training record.
+    `init` starts a new run from a trained checkpoint instead of the untrained one (a new
+    recipe on top of an old run; the optimizer starts fresh); a resume ignores it.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     device = next(backbone.model.parameters()).device
     ranks = init_distributed(device)
-    start_checkpoint = initial_meta_checkpoint(
-        backbone, config.adapter, steps=config.inner_steps, seed=config.seed
-    )
-    state_file = out_dir / f"{TRAINER_STATE}.json"
-    can_resume = resume and state_file.is_file()
+    can_resume = resume and (out_dir / f"{TRAINER_STATE}.json").is_file()
     if can_resume:
         start_checkpoint = load_meta_checkpoint(out_dir, backbone=backbone)
+        started_from = start_checkpoint.training.get("started_from")
+    elif init is not None:
+        start_checkpoint, started_from = warm_start(init, config), lineage(init)
+    else:
+        start_checkpoint, started_from = (
+            initial_meta_checkpoint(
+                backbone, config.adapter, steps=config.inner_steps, seed=config.seed
+            ),
+            None,
+        )
     meta = MetaParameters(
         backbone,
         dataclasses.replace(start_checkpoint, name=name),
@@ -323,6 +332,7 @@ def metatrain(
             seconds = seconds_before + elapsed
             training = {
                 **(description or {}),
+                **({"started_from": started_from} if started_from else {}),
                 "config": config.to_json(),
                 "outer_steps_done": done,
                 "episodes": done * config.meta_batch * ranks.world,
@@ -346,6 +356,25 @@ def metatrain(
             progress(ProgressEvent("Meta-training", done, config.outer_steps, metrics))
     checkpoint = load_meta_checkpoint(out_dir) if ranks.is_main else meta.to_checkpoint()
     return MetaTrainResult(checkpoint, out_dir, history)
+
+
+def warm_start(init: MetaCheckpoint, config: MetaTrainConfig) -> MetaCheckpoint:
+    """`init` ready to train on: same widths required, S taken from the new config."""
+    if init.config != config.adapter:
+        raise ValueError(
+            f"The starting checkpoint has adapter widths {init.config}, this run asks for "
+            f"{config.adapter}; use the same --adapter-width and --meta-width."
+        )
+    return dataclasses.replace(init, steps=config.inner_steps, training={})
+
+
+def lineage(init: MetaCheckpoint) -> dict:
+    """What a warm-started run records about the run it started from."""
+    keys = ("command", "outer_steps_done", "episodes", "seconds", "started_from")
+    return {
+        "fingerprint": init.fingerprint,
+        **{k: init.training[k] for k in keys if k in init.training},
+    }
 
 
 def trajectory_settings(config: dict) -> dict:

@@ -257,3 +257,21 @@ def test_maml_adapter_ablation_keeps_meta_adapters_at_identity(tiny_backbone, ta
     start = initial_meta_checkpoint(tiny_backbone, config.adapter, steps=config.inner_steps)
     assert all(torch.equal(result.checkpoint.omega[n], start.omega[n]) for n in start.omega)
     assert not all(torch.equal(result.checkpoint.phi0[n], start.phi0[n]) for n in start.phi0)
+
+
+def test_a_new_run_can_start_from_a_trained_checkpoint(tiny_backbone, task_root, tmp_path):
+    config = tiny_config(outer_steps=2)
+    sampler = sampler_for(task_root, config.shape)
+    first = metatrain(tiny_backbone, sampler, config, tmp_path / "first", name="first")
+    again = tiny_config(outer_steps=2, inner_steps=3, alpha_lr=0.2)
+    second = metatrain(
+        tiny_backbone, sampler, again, tmp_path / "second", init=first.checkpoint
+    ).checkpoint
+    assert second.steps == 3
+    assert second.training["started_from"]["fingerprint"] == first.checkpoint.fingerprint
+    assert second.training["started_from"]["outer_steps_done"] == 2
+    fresh = metatrain(tiny_backbone, sampler, again, tmp_path / "fresh").checkpoint
+    assert not torch.equal(second.log_scale, fresh.log_scale)  # it really started elsewhere
+    wider = tiny_config(adapter=AdapterConfig(adapter_width=6, meta_width=3))
+    with pytest.raises(ValueError, match="adapter widths"):
+        metatrain(tiny_backbone, sampler, wider, tmp_path / "wider", init=first.checkpoint)
