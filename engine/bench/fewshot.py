@@ -125,7 +125,7 @@ def run_bench(
     for name, reason in skipped.items():
         log.warning("Skipping %s: %s", name, reason)
     report = {
-        "settings": {**asdict(settings), "suite": str(settings.suite)},
+        "settings": {**asdict(settings), "suite": str(settings.suite.resolve())},
         "environment": environment(settings.seed),
         "backbone": {"name": backbone.name, "fingerprint": backbone.fingerprint},
         "meta_checkpoints": {
