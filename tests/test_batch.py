@@ -14,7 +14,11 @@ from engine.progress import Cancelled
 from engine.tables import TableError, read_table_chunks
 
 PREDICTION_COLUMNS = [
-    "predicted_label", "confidence", "prob_cooking", "prob_finance", "prob_sports"
+    "predicted_label",
+    "confidence",
+    "prob_cooking",
+    "prob_finance",
+    "prob_sports",
 ]
 
 
@@ -33,8 +37,13 @@ def tiny_onnx(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("tiny")
     torch.manual_seed(0)
-    config = BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=64)
+    config = BertConfig(
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
     BertModel(config).save_pretrained(root / "backbone")
     AutoTokenizer.from_pretrained(default_backbone_dir()).save_pretrained(root / "backbone")
     backbone = load_backbone(str(root / "backbone"), device="cpu")
@@ -58,16 +67,17 @@ def write(path, text, encoding="utf-8"):
 def test_quoted_commas_newlines_bom_and_empty_cells(tmp_path, fitted_classifier):
     source = write(
         tmp_path / "in.csv",
-        'id,text,note\n'
+        "id,text,note\n"
         '1,"Bake the bread, then slice it",007\n'
-        '2,,NA\n'
+        "2,,NA\n"
         '3,"Shares fell\nsharply, again",""\n'
-        '4,   ,x\n'
-        '5,The striker scored twice,\n',
+        "4,   ,x\n"
+        "5,The striker scored twice,\n",
         encoding="utf-8-sig",
     )
-    report = classify_csv(source, tmp_path / "out.csv", text_column="text",
-                          predictor=fitted_classifier, chunk_rows=2)
+    report = classify_csv(
+        source, tmp_path / "out.csv", text_column="text", predictor=fitted_classifier, chunk_rows=2
+    )
     assert isinstance(report, BatchReport) and (report.rows, report.empty_rows) == (5, 2)
     out = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
     assert list(out.columns) == ["id", "text", "note"] + PREDICTION_COLUMNS
@@ -88,13 +98,13 @@ def test_latin1_file_gives_a_clear_error_or_works_with_its_encoding(tmp_path, on
     with pytest.raises(TableError, match=r"not valid UTF-8 text.*--encoding latin-1"):
         classify_csv(source, output, text_column="text", predictor=onnx_predictor)
     assert not output.exists()
-    classify_csv(source, output, text_column="text", predictor=onnx_predictor,
-                 encoding="latin-1")
+    classify_csv(source, output, text_column="text", predictor=onnx_predictor, encoding="latin-1")
     out = pd.read_csv(output, encoding="utf-8")  # written back as UTF-8
     assert out["text"].tolist() == ["Crème brûlée au café", "A déjà vu"]
     with pytest.raises(TableError, match="Unknown text encoding 'klingon'"):
-        classify_csv(source, output, text_column="text", predictor=onnx_predictor,
-                     encoding="klingon")
+        classify_csv(
+            source, output, text_column="text", predictor=onnx_predictor, encoding="klingon"
+        )
 
 
 def test_missing_column_names_the_columns_found(tmp_path, onnx_predictor):
@@ -111,8 +121,9 @@ def test_refuses_bad_output_paths_and_options(tmp_path, onnx_predictor):
     with pytest.raises(TableError, match="is the input file"):
         classify_csv(source, source, text_column="text", predictor=onnx_predictor)
     with pytest.raises(ValueError, match="`batch_size` must be a positive integer, got 0"):
-        classify_csv(source, tmp_path / "out.csv", text_column="text", predictor=onnx_predictor,
-                     batch_size=0)
+        classify_csv(
+            source, tmp_path / "out.csv", text_column="text", predictor=onnx_predictor, batch_size=0
+        )
 
 
 def test_tsv_and_xlsx_inputs(tmp_path, onnx_predictor):
@@ -120,8 +131,13 @@ def test_tsv_and_xlsx_inputs(tmp_path, onnx_predictor):
     frame.to_csv(tmp_path / "in.tsv", sep="\t", index=False)
     frame.to_excel(tmp_path / "in.xlsx", index=False)
     for name in ("in.tsv", "in.xlsx"):
-        report = classify_csv(tmp_path / name, tmp_path / "out.tsv", text_column="text",
-                              predictor=onnx_predictor, chunk_rows=2)
+        report = classify_csv(
+            tmp_path / name,
+            tmp_path / "out.tsv",
+            text_column="text",
+            predictor=onnx_predictor,
+            chunk_rows=2,
+        )
         out = pd.read_csv(tmp_path / "out.tsv", sep="\t", dtype=str, keep_default_na=False)
         assert (report.rows, report.empty_rows) == (3, 1)
         assert out["n"].tolist() == ["1", "2", "3"] and out["predicted_label"][1] == ""
@@ -129,11 +145,15 @@ def test_tsv_and_xlsx_inputs(tmp_path, onnx_predictor):
 
 def test_header_only_file_gives_header_only_output(tmp_path, onnx_predictor):
     source = write(tmp_path / "in.csv", "text,id\n")
-    report = classify_csv(source, tmp_path / "out.csv", text_column="text",
-                          predictor=onnx_predictor)
+    report = classify_csv(
+        source, tmp_path / "out.csv", text_column="text", predictor=onnx_predictor
+    )
     assert report.rows == 0
-    assert (tmp_path / "out.csv").read_text().strip() == ",".join(["text", "id"] + [
-        "predicted_label", "confidence"] + [f"prob_{label}" for label in onnx_predictor.labels])
+    assert (tmp_path / "out.csv").read_text().strip() == ",".join(
+        ["text", "id"]
+        + ["predicted_label", "confidence"]
+        + [f"prob_{label}" for label in onnx_predictor.labels]
+    )
 
 
 def test_cancel_leaves_the_output_path_untouched(tmp_path, onnx_predictor):
@@ -141,9 +161,15 @@ def test_cancel_leaves_the_output_path_untouched(tmp_path, onnx_predictor):
     output = write(tmp_path / "out.csv", "previous results\n")
     events = []
     with pytest.raises(Cancelled):
-        classify_csv(source, output, text_column="text", predictor=onnx_predictor,
-                     chunk_rows=10, progress=events.append,
-                     should_stop=lambda: bool(events) and events[-1].done >= 20)
+        classify_csv(
+            source,
+            output,
+            text_column="text",
+            predictor=onnx_predictor,
+            chunk_rows=10,
+            progress=events.append,
+            should_stop=lambda: bool(events) and events[-1].done >= 20,
+        )
     assert output.read_text() == "previous results\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
 
@@ -152,8 +178,14 @@ def test_progress_counts_rows_up_to_the_total(tmp_path, onnx_predictor):
     source = write(tmp_path / "in.csv", "text\n" + '"two\nlines"\n' * 30)
     assert estimate_rows(source) == 60  # quoted newlines make it an overestimate
     events = []
-    classify_csv(source, tmp_path / "out.csv", text_column="text", predictor=onnx_predictor,
-                 chunk_rows=7, progress=events.append)
+    classify_csv(
+        source,
+        tmp_path / "out.csv",
+        text_column="text",
+        predictor=onnx_predictor,
+        chunk_rows=7,
+        progress=events.append,
+    )
     done = [event.done for event in events]
     assert done == sorted(done) and events[-1].done == events[-1].total == 30
     assert all(event.done <= event.total for event in events)
@@ -190,8 +222,9 @@ def test_200k_rows_stream_through(tmp_path, onnx_predictor):
         for i in range(200_000):
             text = "" if i % 1000 == 7 else " ".join(rng.sample(words, rng.randint(1, 6)))
             writer.writerow([i, text])
-    report = classify_csv(source, tmp_path / "out.csv", text_column="text",
-                          predictor=onnx_predictor, batch_size=64)
+    report = classify_csv(
+        source, tmp_path / "out.csv", text_column="text", predictor=onnx_predictor, batch_size=64
+    )
     assert (report.rows, report.empty_rows) == (200_000, 200)
     ids, labels = [], set()
     for chunk in pd.read_csv(tmp_path / "out.csv", chunksize=50_000, keep_default_na=False):
@@ -208,8 +241,18 @@ def test_cli_classify_csv_with_both_model_kinds(tmp_path, fitted_classifier, tin
     source = write(tmp_path / "in.csv", "body\nThe striker scored\nWhisk the eggs\n", "latin-1")
     output = tmp_path / "out.csv"
     for model, threads in ((model_file, []), (tiny_onnx, ["--threads", "1"])):
-        argv = ["classify-csv", str(model), str(source), "-o", str(output), "--text-col", "body",
-                "--encoding", "latin-1", *threads]  # --threads would set torch's globally
+        argv = [
+            "classify-csv",
+            str(model),
+            str(source),
+            "-o",
+            str(output),
+            "--text-col",
+            "body",
+            "--encoding",
+            "latin-1",
+            *threads,
+        ]  # --threads would set torch's globally
         assert main(argv) == 0
         assert "Classified 2 rows" in capsys.readouterr().out
         assert pd.read_csv(output)["predicted_label"].notna().all()

@@ -173,9 +173,19 @@ def test_predictor_and_csv_work_without_torch_and_transformers(export, fitted_cl
     script.write_text(textwrap.dedent(TORCH_FREE))
     environment = {**os.environ, "PYTHONPATH": str(REPO)}
     completed = subprocess.run(
-        [sys.executable, str(script), str(export[1]), json.dumps(MIXED_LENGTHS),
-         str(table), str(tmp_path / "out.csv")],
-        capture_output=True, text=True, env=environment, cwd=REPO, timeout=120,
+        [
+            sys.executable,
+            str(script),
+            str(export[1]),
+            json.dumps(MIXED_LENGTHS),
+            str(table),
+            str(tmp_path / "out.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=REPO,
+        timeout=120,
     )
     assert completed.returncode == 0, completed.stderr
     result = json.loads(completed.stdout.strip().splitlines()[-1])
