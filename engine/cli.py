@@ -150,6 +150,8 @@ def cmd_metatrain(args) -> int:
     # Second order on CPU needs eager attention: the fused kernel has no double backward.
     attention = "eager" if order is Order.SECOND else "sdpa"
     backbone = load_backbone(args.backbone, device=args.device, attn_implementation=attention)
+    # A wrong --init fails here, before the slow part (indexing text for SMLMT).
+    init = load_meta_checkpoint(args.init, backbone=backbone) if args.init else None
     tasks = [Path(p) for p in args.tasks or []]
     unlabeled = [Path(p) for p in args.unlabeled or []]
     sampler, data = build_sampler(
@@ -163,7 +165,6 @@ def cmd_metatrain(args) -> int:
         seed=args.seed,
     )
     validation = validation_episodes(tasks, shape, args.validation_episodes, args.seed)
-    init = load_meta_checkpoint(args.init, backbone=backbone) if args.init else None
     argv = sys.argv[1:] if args.argv is None else args.argv
     description = {"command": "fewshot " + " ".join(argv), "data": data, "backbone": backbone.name}
     emit = json_progress if args.json_progress else progress_bar("Meta-training")

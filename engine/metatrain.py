@@ -278,17 +278,15 @@ def metatrain(
     device = next(backbone.model.parameters()).device
     ranks = init_distributed(device)
     can_resume = resume and (out_dir / f"{TRAINER_STATE}.json").is_file()
+    started_from = None
     if can_resume:
         start_checkpoint = load_meta_checkpoint(out_dir, backbone=backbone)
         started_from = start_checkpoint.training.get("started_from")
     elif init is not None:
         start_checkpoint, started_from = warm_start(init, config), lineage(init)
     else:
-        start_checkpoint, started_from = (
-            initial_meta_checkpoint(
-                backbone, config.adapter, steps=config.inner_steps, seed=config.seed
-            ),
-            None,
+        start_checkpoint = initial_meta_checkpoint(
+            backbone, config.adapter, steps=config.inner_steps, seed=config.seed
         )
     meta = MetaParameters(
         backbone,
