@@ -170,6 +170,13 @@ class TrainPanel(QWidget):
             f"Trained on {training.get('examples', 0)} examples in {classes} classes "
             f"in {training.get('seconds', 0):.1f} s. Try it below."
         )
+        held_out = training.get("held_out")
+        if held_out:
+            text += (
+                f" It trained for {training['steps']} steps, the number that did best on "
+                f"{held_out['examples']} examples set aside to check it "
+                f"({held_out['accuracy']:.0%} of them right)."
+            )
         if self._skipped:
             text += f" {self._skipped} row(s) without text or class were left out."
         if training.get("truncated_texts"):

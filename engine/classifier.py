@@ -13,7 +13,8 @@ import torch
 
 from engine.adapters import AdaptedEncoder
 from engine.backbone import Backbone, Text, encode_texts, load_backbone
-from engine.finetune import Batch, Params, inner_loop
+from engine.finetune import Batch, Params, choose_steps, inner_loop
+from engine.folds import stratified_folds
 from engine.formats import (
     ClassifierFile,
     FormatError,
@@ -28,6 +29,11 @@ from engine.progress import ProgressCallback, StopCheck
 
 log = logging.getLogger(__name__)
 DEFAULT_MAX_LENGTH = 128  # tokens; longer texts are truncated (and counted in the summary)
+# With enough examples, DESIGN's "optionally more steps, early-stopped on a held-out fold":
+# a quarter of each class (at least 4 examples of it) judges up to 2 x S learned steps.
+HELD_OUT_FOLDS = 4
+MIN_HELD_OUT_PER_CLASS = 4
+MAX_STEPS_FACTOR = 2
 
 
 class NotFittedError(RuntimeError):
@@ -38,7 +44,9 @@ class Classifier:
     """Frozen backbone + meta-adapters (omega) + per-task adapters (phi) + a linear head.
 
     `fit` starts phi from the meta-learned phi_0, initialises the head from class prototypes
-    and runs the learned S steps with the learned step sizes: nothing to tune.
+    and runs the learned S steps with the learned step sizes: nothing to tune. With 16 or
+    more examples in every class, a held-out quarter decides whether more steps (up to 2 x S)
+    help, and the final fit on all examples runs that many.
     """
 
     def __init__(
@@ -85,21 +93,28 @@ class Classifier:
         inputs = encode_texts(self.backbone, texts, self.max_length)
         index = {label: i for i, label in enumerate(classes)}
         device = inputs["input_ids"].device
-        support = Batch(inputs, torch.tensor([index[label] for label in labels], device=device))
-        phi0 = {n: t.to(device) for n, t in self.meta.phi0.items()}
-        with torch.no_grad():
-            features = torch.cat(
-                [model(**support.slice(i, i + 64).inputs) for i in range(0, len(support), 64)]
-            )
-        scale = self.meta.log_scale.exp().to(device)
-        head = prototype_head(features, support.labels, len(classes), scale)
-        params = {n: t.clone().requires_grad_() for n, t in {**phi0, **head}.items()}
+        examples = Batch(inputs, torch.tensor([index[label] for label in labels], device=device))
         step_sizes = {n: t.to(device) for n, t in self.meta.step_sizes().items()}
+        steps, held_out = self.meta.steps, held_out_fold(labels)
+        if held_out:
+            held = set(held_out)
+            support = examples.select([i for i in range(len(labels)) if i not in held])
+            steps, held_out_accuracy = choose_steps(
+                model,
+                self._initial_params(model, support, len(classes)),
+                support,
+                examples.select(held_out),
+                step_sizes,
+                min_steps=self.meta.steps,
+                max_steps=MAX_STEPS_FACTOR * self.meta.steps,
+                progress=progress,
+                should_stop=should_stop,
+            )
         fitted = inner_loop(
             model,
-            params,
-            support,
-            self.meta.steps,
+            self._initial_params(model, examples, len(classes)),
+            examples,
+            steps,
             step_sizes,
             progress=progress,
             should_stop=should_stop,
@@ -108,10 +123,15 @@ class Classifier:
         self.training = {
             "examples": len(texts),
             "examples_per_class": dict(Counter(labels)),
-            "steps": self.meta.steps,
+            "steps": steps,
             "truncated_texts": count_truncated(self.backbone, texts, self.max_length),
             "seconds": round(time.perf_counter() - started, 2),
         }
+        if held_out:
+            self.training["held_out"] = {
+                "examples": len(held_out),
+                "accuracy": round(held_out_accuracy, 4),
+            }
         if self.training["truncated_texts"]:
             log.warning(
                 "%d training texts were longer than %d tokens and were truncated.",
@@ -119,6 +139,18 @@ class Classifier:
                 self.max_length,
             )
         return self
+
+    def _initial_params(self, model: AdaptedEncoder, support: Batch, num_classes: int) -> Params:
+        """phi_0 and a head from the support set's class prototypes, ready for inner steps."""
+        device = support.labels.device
+        with torch.no_grad():
+            features = torch.cat(
+                [model(**support.slice(i, i + 64).inputs) for i in range(0, len(support), 64)]
+            )
+        scale = self.meta.log_scale.exp().to(device)
+        head = prototype_head(features, support.labels, num_classes, scale)
+        phi0 = {n: t.to(device) for n, t in self.meta.phi0.items()}
+        return {n: t.clone().requires_grad_() for n, t in {**phi0, **head}.items()}
 
     def _new_model(self) -> AdaptedEncoder:
         model = AdaptedEncoder(self.backbone, self.meta.config)
@@ -217,6 +249,17 @@ def predict_probabilities(
             logits = head_logits(model(**inputs), head)
             probabilities[chosen] = logits.softmax(-1).float().cpu().numpy()
     return probabilities
+
+
+def held_out_fold(labels: list[str]) -> list[int]:
+    """A stratified quarter of the examples to choose the step count on, or [] if too few.
+
+    Every class must put MIN_HELD_OUT_PER_CLASS examples in it, else a single example decides
+    how long to train.
+    """
+    if min(Counter(labels).values()) < HELD_OUT_FOLDS * MIN_HELD_OUT_PER_CLASS:
+        return []
+    return stratified_folds(labels, HELD_OUT_FOLDS)[0]
 
 
 def check_training_data(

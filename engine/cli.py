@@ -65,6 +65,12 @@ def cmd_train(args) -> int:
         f"({', '.join(classifier.labels)}) in {classifier.training['seconds']} s; "
         f"wrote {path} ({size_kb:.0f} KB)."
     )
+    held_out = classifier.training.get("held_out")
+    if held_out:
+        print(
+            f"Ran {classifier.training['steps']} steps, the count that did best on "
+            f"{held_out['examples']} set-aside examples ({held_out['accuracy']:.0%} right)."
+        )
     if not meta.trained:
         print("Note: no meta-trained checkpoint was found; the untrained one was used.")
     return 0

@@ -8,7 +8,6 @@ in every fold) and seeded, so the same examples give the same estimate.
 
 from __future__ import annotations
 
-import random
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -16,6 +15,8 @@ from dataclasses import asdict, dataclass
 
 from engine.backbone import Backbone, Text
 from engine.classifier import DEFAULT_MAX_LENGTH, Classifier, check_training_data
+from engine.finetune import CHOOSING_STEPS
+from engine.folds import stratified_folds
 from engine.formats import MetaCheckpoint
 from engine.progress import ProgressCallback, ProgressEvent, StopCheck, check_cancel
 
@@ -85,25 +86,6 @@ def not_enough_reason(
     return None
 
 
-def stratified_folds(labels: Sequence[str], folds: int, *, seed: int = 0) -> list[list[int]]:
-    """Split example indices into `folds` groups, each class spread evenly over the groups."""
-    if folds < 2:
-        raise ValueError(f"`folds` must be at least 2, got {folds}.")
-    rng = random.Random(seed)
-    by_class: dict[str, list[int]] = {}
-    for index, label in enumerate(labels):
-        by_class.setdefault(str(label), []).append(index)
-    groups: list[list[int]] = [[] for _ in range(folds)]
-    position = 0  # continues across classes so fold sizes differ by at most one
-    for label in sorted(by_class):
-        indices = by_class[label]
-        rng.shuffle(indices)
-        for index in indices:
-            groups[position % folds].append(index)
-            position += 1
-    return [sorted(group) for group in groups]
-
-
 def cross_validate(
     texts: Sequence[Text],
     labels: Sequence[str],
@@ -132,7 +114,7 @@ def cross_validate(
     groups = stratified_folds(labels, folds, seed=seed)
     index = {label: i for i, label in enumerate(classes)}
     confusion = [[0] * len(classes) for _ in classes]
-    steps = meta.steps + 1  # fine-tuning steps, then predicting the held-out fold
+    units = 100  # progress units per fold: its fine-tuning, then predicting the held-out fold
     for fold, held_out in enumerate(groups):
         check_cancel(should_stop)
         held = set(held_out)
@@ -140,9 +122,14 @@ def cross_validate(
         stage = f"Estimating quality (fold {fold + 1} of {folds})"
 
         def report(event: ProgressEvent, fold=fold, stage=stage) -> None:
-            if progress is not None:
-                done = fold * steps + event.done
-                progress(ProgressEvent(stage, done, folds * steps, event.metrics))
+            """Fold-level progress; choosing the step count shows in words, the bar waits."""
+            if progress is None:
+                return
+            if event.stage == CHOOSING_STEPS:
+                text, part = f"{stage}: {CHOOSING_STEPS.lower()}", 0
+            else:
+                text, part = stage, (units - 1) * event.done // max(event.total, 1)
+            progress(ProgressEvent(text, fold * units + part, folds * units, event.metrics))
 
         classifier = Classifier(backbone, meta, max_length=max_length)
         classifier.fit(
@@ -156,7 +143,8 @@ def cross_validate(
         predicted = classifier.predict([texts[i] for i in held_out])
         for i, guess in zip(held_out, predicted, strict=True):
             confusion[index[labels[i]]][index[guess]] += 1
-        report(ProgressEvent(stage, steps, steps))
+        if progress is not None:
+            progress(ProgressEvent(stage, (fold + 1) * units, folds * units))
     return _report(classes, folds, confusion, time.perf_counter() - started)
 
 

@@ -20,6 +20,7 @@ from engine.head import head_logits
 from engine.progress import ProgressCallback, ProgressEvent, StopCheck, check_cancel
 
 Params = dict[str, torch.Tensor]
+CHOOSING_STEPS = "Checking on set-aside examples"  # progress stage of choose_steps
 
 
 class Order(Enum):
@@ -41,6 +42,12 @@ class Batch:
     def slice(self, start: int, stop: int) -> Batch:
         inputs = {name: tensor[start:stop] for name, tensor in self.inputs.items()}
         return Batch(inputs, self.labels[start:stop])
+
+    def select(self, indices: list[int]) -> Batch:
+        rows = torch.tensor(indices, device=self.labels.device)
+        return Batch(
+            {name: tensor[rows] for name, tensor in self.inputs.items()}, self.labels[rows]
+        )
 
 
 def encoder_params(params: Params) -> Params:
@@ -123,6 +130,56 @@ def inner_loop(
         if progress is not None:
             progress(ProgressEvent("Fine-tuning", step + 1, steps, {"loss": loss.item()}))
     return detached(params) if order is Order.NONE else params
+
+
+def choose_steps(
+    model: AdaptedEncoder,
+    params: Params,
+    support: Batch,
+    held_out: Batch,
+    step_sizes: Params,
+    *,
+    min_steps: int,
+    max_steps: int,
+    chunk_size: int = 32,
+    progress: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
+) -> tuple[int, float]:
+    """The step count in [min_steps, max_steps] with the lowest loss on `held_out`, and the
+    held-out accuracy there.
+
+    Steps go on past the best count for at most `min_steps` more (patience), so tasks the
+    learned steps already fit stop early and tasks that keep improving run to `max_steps`.
+    """
+    best_steps, best_loss, best_accuracy = 0, float("inf"), 0.0
+    for step in range(1, max_steps + 1):
+        params = inner_loop(
+            model, params, support, 1, step_sizes, chunk_size=chunk_size, should_stop=should_stop
+        )
+        loss, accuracy = evaluate(model, params, held_out, chunk_size)
+        if step >= min_steps and loss < best_loss:
+            best_steps, best_loss, best_accuracy = step, loss, accuracy
+        if progress is not None:
+            metrics = {"held_out_loss": loss, "held_out_accuracy": accuracy}
+            progress(ProgressEvent(CHOOSING_STEPS, step, max_steps, metrics))
+        if step >= min_steps and step - best_steps >= min_steps:
+            break
+    return best_steps, best_accuracy
+
+
+def evaluate(
+    model: AdaptedEncoder, params: Params, batch: Batch, chunk_size: int
+) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of the adapted model on `batch`."""
+    with torch.no_grad():
+        logits = torch.cat(
+            [
+                task_logits(model, params, batch.slice(start, start + chunk_size).inputs)
+                for start in range(0, len(batch), chunk_size)
+            ]
+        )
+    loss = F.cross_entropy(logits, batch.labels).item()
+    return loss, (logits.argmax(-1) == batch.labels).float().mean().item()
 
 
 def detached(params: Params) -> Params:

@@ -55,6 +55,18 @@ HELD_OUT = [
     ("Analysts expect the company's revenue to grow", "finance"),
 ]
 
+THINGS = [
+    "this movie", "the pizza", "my new phone", "the weather", "that song", "the hotel",
+    "this book", "the service", "our trip", "the coffee", "this game", "the concert",
+    "my laptop", "the museum", "that show", "the garden",
+]  # fmt: skip
+
+
+def opinion_examples() -> tuple[list[str], list[str]]:
+    """16 examples per class: enough for fit to set a quarter aside to choose its step count."""
+    texts = [f"I loved {t}" for t in THINGS] + [f"I hated {t}" for t in THINGS]
+    return texts, ["good"] * len(THINGS) + ["bad"] * len(THINGS)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def isolated_data_dir(tmp_path_factory):

@@ -70,6 +70,22 @@ def test_too_few_examples_gives_a_plain_note(window, qtbot):
     )
 
 
+def test_enough_examples_say_how_long_training_ran_and_how_it_checked(window, qtbot):
+    from conftest import opinion_examples
+
+    from engine.project import Example, Project, ProjectSettings
+
+    texts, labels = opinion_examples()
+    examples = [Example(text, label) for text, label in zip(texts, labels)]
+    project = Project(["good", "bad"], examples, ProjectSettings(max_length=16))
+    window.document.load(project, None)
+    train_and_wait(qtbot, window)
+    training = window.host.classifier.training
+    status = window.train_panel.status.text()
+    assert f"It trained for {training['steps']} steps" in status
+    assert "on 8 examples set aside to check it" in status
+
+
 def test_cancel_keeps_the_previous_classifier(window, qtbot):
     window.document.load(topic_project(per_class=2), None)
     train_and_wait(qtbot, window)

@@ -2,7 +2,7 @@ import logging
 
 import numpy as np
 import pytest
-from conftest import HELD_OUT, TOPICS
+from conftest import HELD_OUT, TOPICS, opinion_examples
 
 from engine.classifier import Classifier, NotFittedError
 from engine.progress import Cancelled
@@ -104,3 +104,23 @@ def test_untrained_classifier_refuses_to_predict_or_save(backbone, tmp_path):
         classifier.predict("x")
     with pytest.raises(NotFittedError, match="train the classifier first"):
         classifier.save(tmp_path / "x.safetensors")
+
+
+def test_enough_examples_let_a_held_out_quarter_choose_the_step_count(backbone):
+    from engine.finetune import CHOOSING_STEPS
+
+    texts, labels = opinion_examples()
+    events = []
+    classifier = Classifier(backbone, max_length=16).fit(texts, labels, progress=events.append)
+    learned = classifier.meta.steps
+    training = classifier.training
+    assert training["held_out"]["examples"] == 8  # 4 of each class
+    assert learned <= training["steps"] <= 2 * learned
+    choosing = [e for e in events if e.stage == CHOOSING_STEPS]
+    assert training["steps"] <= len(choosing) <= 2 * learned
+    assert [e.done for e in events[len(choosing) :]] == list(range(1, training["steps"] + 1))
+    assert classifier.predict(["I loved the park", "I hated the park"]) == ["good", "bad"]
+
+    fewer = Classifier(backbone, max_length=16).fit(texts[1:-1], labels[1:-1])
+    assert "held_out" not in fewer.training  # 15 per class: a quarter would be 3 examples
+    assert fewer.training["steps"] == learned

@@ -10,8 +10,8 @@ from engine.evaluation import (
     QualityReport,
     cross_validate,
     not_enough_reason,
-    stratified_folds,
 )
+from engine.folds import stratified_folds
 from engine.progress import Cancelled
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -165,3 +165,32 @@ def test_cancel_is_checked_between_chunks_of_one_step(tiny_backbone):
             should_stop=stop_on_third_check,
         )
     assert steps_seen == []  # stopped inside the first step
+
+
+@pytest.mark.parametrize("step_scale, stops_early", [(1.0, False), (300.0, True)])
+def test_choose_steps_picks_the_lowest_held_out_loss_and_stops_after_patience(
+    tiny_backbone, step_scale, stops_early
+):
+    """Small steps keep improving to the cap; huge ones diverge and stop `min_steps` later."""
+    from engine.finetune import CHOOSING_STEPS, choose_steps
+
+    checkpoint, model, support, params = use_time_setup(tiny_backbone)
+    step_sizes = {n: step_scale * a for n, a in checkpoint.step_sizes().items()}
+    held_out = batch(tiny_backbone, QUERY, [0, 1])
+    events = []
+    steps, accuracy = choose_steps(
+        model,
+        params,
+        support,
+        held_out,
+        step_sizes,
+        min_steps=2,
+        max_steps=12,
+        progress=events.append,
+    )
+    assert {e.stage for e in events} == {CHOOSING_STEPS}
+    losses = {e.done: e.metrics["held_out_loss"] for e in events}
+    tried = [s for s in losses if s >= 2]
+    assert steps == min(tried, key=losses.get)
+    assert accuracy == events[steps - 1].metrics["held_out_accuracy"]
+    assert len(events) == (steps + 2 if stops_early else 12)
