@@ -1,3 +1,4 @@
+import copy
 import dataclasses
 import json
 import re
@@ -178,6 +179,10 @@ def test_a_stopped_benchmark_continues_and_parallel_reports_merge(suite, backbon
     first_split = merge_reports([first, probe_only], splits=[0])
     assert {r["split"] for r in first_split["runs"]} == {0} and len(first_split["runs"]) == 4
     assert "mean ± std over 1 splits" in render(first_split)
+    rerun = copy.deepcopy(first)
+    rerun["runs"][0]["accuracy"] = -1.0
+    replaced = merge_reports([continued, rerun])
+    assert len(replaced["runs"]) == 8 and -1.0 in [r["accuracy"] for r in replaced["runs"]]
 
     longer = run_bench(
         backbone, BenchSettings(suite, methods=["prototype"], **{**cheap, "max_length": 32}), {}

@@ -200,7 +200,9 @@ def resumed(fresh: dict, previous: dict) -> dict:
 
 def merge_reports(reports: list[dict], splits: list[int] | None = None) -> dict:
     """One report from several comparable ones (e.g. methods run in parallel processes),
-    keeping only `splits` when given (say, the splits every method has finished)."""
+    keeping only `splits` when given (say, the splits every method has finished). A run in
+    several reports (same method, task, split, k) is taken from the last one given, so a
+    re-run of part of a grid replaces those numbers."""
     check_comparable(reports)
     runs = {
         tuple(r[k] for k in RUN_KEY): r
