@@ -1,11 +1,12 @@
 """One-click fine-tune time (3 classes x 8 examples) and torch predict throughput.
 
-    python -m engine.bench.speed_finetune [--suite DEV_SUITE] [--task sick_e] [--repeats 3]
-        [--peers full-finetune,setfit]
+    python -m engine.bench.speed_finetune [--suite DEV_SUITE] [--task sick_e] [--shots 8]
+        [--repeats 3] [--peers full-finetune,setfit]
 
-Fine-tunes on `TASK_train_0_8.json` (a 3-class task gives 3 x 8 examples) with the default
-meta checkpoint, then the named peers on the same examples, and prints each one's median
-wall time with its ratio to ours; then predict throughput (texts/s) at batch 1 and 32.
+Fine-tunes on `TASK_train_0_{shots}.json` (a 3-class task gives 3 x 8 examples; with 16 shots
+fit also sets a quarter aside to choose its step count) with the default meta checkpoint,
+then the named peers on the same examples, and prints each one's median wall time with its
+ratio to ours; then predict throughput (texts/s) at batch 1 and 32.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", type=Path, default=DEFAULT_SUITE)
     parser.add_argument("--task", default="sick_e")
+    parser.add_argument("--shots", type=int, default=8, help="examples per class (a k file)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--peers", default="full-finetune,setfit")
     parser.add_argument("--texts", type=int, default=256, help="texts for the throughput runs")
@@ -50,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
 
     backbone = load_backbone(device="cpu")
     meta = default_meta_checkpoint(backbone)
-    train = read_examples(args.suite / args.task / f"{args.task}_train_0_8.json")
+    train = read_examples(args.suite / args.task / f"{args.task}_train_0_{args.shots}.json")
     evaluation = read_examples(next((args.suite / args.task).glob("*_eval.json")))
     evaluation = evaluation.sample(args.texts, args.seed)
     classifier = Classifier(backbone, meta, max_length=args.max_length)
@@ -74,7 +76,8 @@ def main(argv: list[str] | None = None) -> None:
 
     classes = len(set(train.labels))
     print(
-        f"Fine-tune, {classes} classes x 8 examples ({args.task}), median of {args.repeats}, "
+        f"Fine-tune, {classes} classes x {args.shots} examples ({args.task}), "
+        f"median of {args.repeats}, steps run {classifier.training['steps']}, "
         f"meta checkpoint {meta.name!r}{'' if meta.trained else ' (untrained)'}\n"
     )
     print("| method | seconds | vs ours |\n|---|---|---|")
