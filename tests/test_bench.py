@@ -183,6 +183,11 @@ def test_a_stopped_benchmark_continues_and_parallel_reports_merge(suite, backbon
     rerun["runs"][0]["accuracy"] = -1.0
     replaced = merge_reports([continued, rerun])
     assert len(replaced["runs"]) == 8 and -1.0 in [r["accuracy"] for r in replaced["runs"]]
+    other_k = copy.deepcopy(probe_only)  # a method measured at another k only
+    for r in other_k["runs"]:
+        r["k"] = 5
+    by_k = accuracy_table(merge_reports([first, other_k])).split("**k = 5**")
+    assert "linear-probe" not in by_k[0] and "prototype" not in by_k[1]
 
     longer = run_bench(
         backbone, BenchSettings(suite, methods=["prototype"], **{**cheap, "max_length": 32}), {}

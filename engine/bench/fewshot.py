@@ -237,16 +237,15 @@ def check_comparable(reports: list[dict]) -> None:
 
 def accuracy_table(report: dict) -> str:
     """Markdown: task x method, mean +- std over splits, one block per k, plus the average row."""
-    runs = report["runs"]
-    methods = list(dict.fromkeys(r["method"] for r in runs))
     lines = []
-    for k in sorted({r["k"] for r in runs}):
+    for k in sorted({r["k"] for r in report["runs"]}):
+        runs = [r for r in report["runs"] if r["k"] == k]  # merged reports may differ per k
+        methods = list(dict.fromkeys(r["method"] for r in runs))
         cell = defaultdict(list)
         for r in runs:
-            if r["k"] == k:
-                cell[(r["task"], r["method"])].append(100 * r["accuracy"])
+            cell[(r["task"], r["method"])].append(100 * r["accuracy"])
         tasks = list(dict.fromkeys(r["task"] for r in runs))
-        splits = len({r["split"] for r in runs if r["k"] == k})
+        splits = len({r["split"] for r in runs})
         lines += [
             f"**k = {k}** (accuracy %, mean ± std over {splits} splits)",
             "",
@@ -256,11 +255,18 @@ def accuracy_table(report: dict) -> str:
         for task in tasks:
             values = [cell[(task, m)] for m in methods]
             lines.append(f"| {task} | " + " | ".join(mean_std(v) for v in values) + " |")
-        averages = [statistics.mean(statistics.mean(cell[(t, m)]) for t in tasks) for m in methods]
-        best = max(averages)
+        averages = [
+            statistics.mean(statistics.mean(cell[(t, m)]) for t in tasks)
+            if all(cell[(t, m)] for t in tasks)
+            else None  # a method that misses a task has no comparable average
+            for m in methods
+        ]
+        best = max(a for a in averages if a is not None)
         lines.append(
             "| **average** | "
-            + " | ".join(f"**{a:.1f}**" if a == best else f"{a:.1f}" for a in averages)
+            + " | ".join(
+                "–" if a is None else f"**{a:.1f}**" if a == best else f"{a:.1f}" for a in averages
+            )
             + " |"
         )
         lines.append("")
