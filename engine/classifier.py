@@ -95,13 +95,18 @@ class Classifier:
         device = inputs["input_ids"].device
         examples = Batch(inputs, torch.tensor([index[label] for label in labels], device=device))
         step_sizes = {n: t.to(device) for n, t in self.meta.step_sizes().items()}
+        with torch.no_grad():  # pooled features for the prototype heads, computed once
+            features = torch.cat(
+                [model(**examples.slice(i, i + 64).inputs) for i in range(0, len(examples), 64)]
+            )
         steps, held_out = self.meta.steps, held_out_fold(labels)
         if held_out:
             held = set(held_out)
-            support = examples.select([i for i in range(len(labels)) if i not in held])
+            kept = [i for i in range(len(labels)) if i not in held]
+            support = examples.select(kept)
             steps, held_out_accuracy = choose_steps(
                 model,
-                self._initial_params(model, support, len(classes)),
+                self._initial_params(features[kept], support.labels, len(classes)),
                 support,
                 examples.select(held_out),
                 step_sizes,
@@ -112,7 +117,7 @@ class Classifier:
             )
         fitted = inner_loop(
             model,
-            self._initial_params(model, examples, len(classes)),
+            self._initial_params(features, examples.labels, len(classes)),
             examples,
             steps,
             step_sizes,
@@ -140,15 +145,13 @@ class Classifier:
             )
         return self
 
-    def _initial_params(self, model: AdaptedEncoder, support: Batch, num_classes: int) -> Params:
-        """phi_0 and a head from the support set's class prototypes, ready for inner steps."""
-        device = support.labels.device
-        with torch.no_grad():
-            features = torch.cat(
-                [model(**support.slice(i, i + 64).inputs) for i in range(0, len(support), 64)]
-            )
+    def _initial_params(
+        self, features: torch.Tensor, labels: torch.Tensor, num_classes: int
+    ) -> Params:
+        """phi_0 and a head from the class prototypes of `features`, ready for inner steps."""
+        device = labels.device
         scale = self.meta.log_scale.exp().to(device)
-        head = prototype_head(features, support.labels, num_classes, scale)
+        head = prototype_head(features, labels, num_classes, scale)
         phi0 = {n: t.to(device) for n, t in self.meta.phi0.items()}
         return {n: t.clone().requires_grad_() for n, t in {**phi0, **head}.items()}
 
