@@ -11,6 +11,7 @@ from engine.bench.fewshot import (
     accuracy_table,
     build_methods,
     merge_reports,
+    paired_table,
     render,
     run_bench,
 )
@@ -196,3 +197,23 @@ def test_a_stopped_benchmark_continues_and_parallel_reports_merge(suite, backbon
         merge_reports([first, longer])
     with pytest.raises(ValueError, match="differ in `max_length`"):
         run_bench(backbone, dataclasses.replace(both, max_length=32), {}, report_path=path)
+
+
+def test_the_paired_table_compares_methods_split_by_split():
+    def run(method, split, task, accuracy):
+        return {"method": method, "k": 4, "split": split, "task": task, "accuracy": accuracy}
+
+    ours = {(0, "a"): 0.60, (0, "b"): 0.80, (1, "a"): 0.50, (1, "b"): 0.70, (2, "a"): 0.9}
+    theirs = {(0, "a"): 0.50, (0, "b"): 0.70, (1, "a"): 0.55, (1, "b"): 0.75, (2, "a"): 0.1}
+    runs = [run("meta-adapter", s, t, a) for (s, t), a in ours.items()]
+    runs += [run("adapter", s, t, a) for (s, t), a in theirs.items()]
+    row = next(line for line in paired_table({"runs": runs}).splitlines() if "adapter |" in line)
+    # split 2 lacks task b, so only splits 0 (+10 points) and 1 (-5 points) are paired
+    assert [cell.strip() for cell in row.strip("|").split("|")] == [
+        "4",
+        "adapter",
+        "+2.50",
+        "7.50",
+        "1/2",
+    ]
+    assert paired_table({"runs": runs[:5]}) == ""  # nothing to compare against

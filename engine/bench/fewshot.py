@@ -273,6 +273,53 @@ def accuracy_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def paired_table(report: dict, reference: str = "meta-adapter") -> str:
+    """Markdown: `reference` minus each other method, paired by split.
+
+    Splits are what the methods share (the same examples), so per split the difference of the
+    task-averaged accuracies is one paired sample: its mean, its standard error and the
+    number of splits `reference` wins tell a real gain from split-to-split noise. Only splits
+    where both methods ran every task count."""
+    accuracy = {
+        (r["method"], r["k"], r["split"], r["task"]): 100 * r["accuracy"] for r in report["runs"]
+    }
+    tasks = {k: {t for (_, kk, _, t) in accuracy if kk == k} for (_, k, _, _) in accuracy}
+    rows = []
+    for k in sorted(tasks):
+        methods = dict.fromkeys(m for (m, kk, _, _) in accuracy if kk == k)
+        if reference not in methods:
+            continue
+        for other in (m for m in methods if m != reference):
+            differences = [
+                statistics.mean(
+                    accuracy[(reference, k, split, t)] - accuracy[(other, k, split, t)]
+                    for t in tasks[k]
+                )
+                for split in sorted({s for (_, kk, s, _) in accuracy if kk == k})
+                if all((m, k, split, t) in accuracy for m in (reference, other) for t in tasks[k])
+            ]
+            if len(differences) < 2:
+                continue
+            error = statistics.stdev(differences) / len(differences) ** 0.5
+            wins = sum(d > 0 for d in differences)
+            rows.append(
+                f"| {k} | {other} | {statistics.mean(differences):+.2f} | {error:.2f} "
+                f"| {wins}/{len(differences)} |"
+            )
+    if not rows:
+        return ""
+    return "\n".join(
+        [
+            f"Paired by split: {reference} minus each method (accuracy points, mean over tasks)",
+            "",
+            "| k | method | difference | standard error | splits won |",
+            "|---|---|---|---|---|",
+            *rows,
+            "",
+        ]
+    )
+
+
 def cost_table(report: dict) -> str:
     runs = report["runs"]
     lines = [
@@ -294,7 +341,8 @@ def cost_table(report: dict) -> str:
 def render(report: dict) -> str:
     skipped = "".join(f"\nSkipped {n}: {why}" for n, why in report["skipped"].items())
     return (
-        f"{accuracy_table(report)}\n{cost_table(report)}\n\n{describe(report['environment'])}"
+        f"{accuracy_table(report)}\n{paired_table(report)}\n{cost_table(report)}\n\n"
+        f"{describe(report['environment'])}"
         f" | wall {report['wall_seconds']} s{skipped}\n"
     )
 
