@@ -283,19 +283,22 @@ def paired_table(report: dict, reference: str = "meta-adapter") -> str:
     accuracy = {
         (r["method"], r["k"], r["split"], r["task"]): 100 * r["accuracy"] for r in report["runs"]
     }
-    tasks = {k: {t for (_, kk, _, t) in accuracy if kk == k} for (_, k, _, _) in accuracy}
+    methods, splits, tasks = defaultdict(dict), defaultdict(set), defaultdict(set)
+    for method, k, split, task in accuracy:
+        methods[k][method] = None  # ordered set: methods in the order they were run
+        splits[k].add(split)
+        tasks[k].add(task)
     rows = []
-    for k in sorted(tasks):
-        methods = dict.fromkeys(m for (m, kk, _, _) in accuracy if kk == k)
-        if reference not in methods:
+    for k in sorted(methods):
+        if reference not in methods[k]:
             continue
-        for other in (m for m in methods if m != reference):
+        for other in (m for m in methods[k] if m != reference):
             differences = [
                 statistics.mean(
                     accuracy[(reference, k, split, t)] - accuracy[(other, k, split, t)]
                     for t in tasks[k]
                 )
-                for split in sorted({s for (_, kk, s, _) in accuracy if kk == k})
+                for split in sorted(splits[k])
                 if all((m, k, split, t) in accuracy for m in (reference, other) for t in tasks[k])
             ]
             if len(differences) < 2:
