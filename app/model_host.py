@@ -70,7 +70,7 @@ class ModelHost(QObject):
         if self.model is None:
             return "…", "loading…", "…"
         backbone, meta = self.model.backbone, self.model.meta
-        device = str(next(backbone.model.parameters()).device)
+        device = str(backbone.device)
         from engine.backbone import DEFAULT_BACKBONE
 
         name = backbone.name if backbone.name == DEFAULT_BACKBONE else Path(backbone.name).name

@@ -51,6 +51,10 @@ class Backbone:
         return "token_type_ids" in self.tokenizer.model_input_names
 
     @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @property
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
 
@@ -206,7 +210,7 @@ def encode_texts(backbone: Backbone, texts: list[Text], max_length: int) -> dict
         padding=True,
         return_tensors="pt",
     )
-    device = next(backbone.model.parameters()).device
+    device = backbone.device
     names = ["input_ids", "attention_mask"] + (
         ["token_type_ids"] if backbone.uses_token_type_ids else []
     )

@@ -13,7 +13,7 @@ import torch
 
 from engine.adapters import AdaptedEncoder
 from engine.backbone import Backbone, Text, encode_texts, load_backbone
-from engine.finetune import Batch, Params, choose_steps, inner_loop
+from engine.finetune import Batch, Params, choose_steps, fit_lowest_loss
 from engine.folds import stratified_folds
 from engine.formats import (
     ClassifierFile,
@@ -46,7 +46,8 @@ class Classifier:
     `fit` starts phi from the meta-learned phi_0, initialises the head from class prototypes
     and runs the learned S steps with the learned step sizes: nothing to tune. With 16 or
     more examples in every class, a held-out quarter decides whether more steps (up to 2 x S)
-    help, and the final fit on all examples runs that many.
+    help, and the final fit on all examples runs that many. The final fit keeps its
+    lowest-loss iterate, so a step that overshoots is undone.
     """
 
     def __init__(
@@ -115,7 +116,7 @@ class Classifier:
                 progress=progress,
                 should_stop=should_stop,
             )
-        fitted = inner_loop(
+        fitted, steps = fit_lowest_loss(
             model,
             self._initial_params(features, examples.labels, len(classes)),
             examples,

@@ -275,7 +275,7 @@ def metatrain(
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    device = next(backbone.model.parameters()).device
+    device = backbone.device
     ranks = init_distributed(device)
     can_resume = resume and (out_dir / f"{TRAINER_STATE}.json").is_file()
     started_from = None

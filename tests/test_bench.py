@@ -10,6 +10,7 @@ from engine.bench.fewshot import (
     BenchSettings,
     accuracy_table,
     build_methods,
+    cost_table,
     merge_reports,
     paired_table,
     render,
@@ -217,3 +218,16 @@ def test_the_paired_table_compares_methods_split_by_split():
         "1/2",
     ]
     assert paired_table({"runs": runs[:5]}) == ""  # nothing to compare against
+
+
+def test_timings_from_another_device_get_their_own_cost_row(suite, backbone):
+    cheap = BenchSettings(suite, methods=["prototype"], shots=[2], splits=[0], max_length=24)
+    report = run_bench(backbone, cheap, {})
+    assert report["environment"]["device"] == "cpu"
+    assert {r["device"] for r in report["runs"]} == {"cpu"}
+    on_gpu = copy.deepcopy(report)
+    for r in on_gpu["runs"]:
+        r["device"], r["fit_seconds"], r["split"] = "cuda (Some GPU)", 1234.0, 1
+    rows = cost_table(merge_reports([report, on_gpu])).splitlines()
+    assert rows[2].startswith("| prototype |") and "1234.00" not in rows[2]
+    assert rows[3].startswith("| prototype on cuda (Some GPU) |") and "1234.00" in rows[3]

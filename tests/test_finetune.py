@@ -194,3 +194,24 @@ def test_choose_steps_picks_the_lowest_held_out_loss_and_stops_after_patience(
     assert steps == min(tried, key=losses.get)
     assert accuracy == events[steps - 1].metrics["held_out_accuracy"]
     assert len(events) == (steps + 2 if stops_early else 12)
+
+
+@pytest.mark.parametrize("step_scale", [1.0, 300.0])
+def test_fit_lowest_loss_undoes_a_step_that_overshoots(tiny_backbone, step_scale):
+    """Small steps: the same iterate as `inner_loop`. Huge ones: the loss rises at some step,
+    and the iterate returned is the lowest-loss one seen, with its step count."""
+    from engine.finetune import fit_lowest_loss
+
+    checkpoint, model, support, params = use_time_setup(tiny_backbone)
+    step_sizes = {n: step_scale * a for n, a in checkpoint.step_sizes().items()}
+    events = []
+    fitted, steps = fit_lowest_loss(model, params, support, 8, step_sizes, progress=events.append)
+    plain = inner_loop(model, params, support, 8, step_sizes)
+    losses = [e.metrics["loss"] for e in events] + [task_loss(model, plain, support).item()]
+    assert steps == min(range(9), key=losses.__getitem__)
+    assert task_loss(model, fitted, support).item() == pytest.approx(min(losses), rel=1e-5)
+    assert all(t.grad_fn is None for t in fitted.values())
+    if step_scale == 1.0:
+        assert steps == 8 and all(torch.equal(fitted[n], plain[n]) for n in plain)
+    else:
+        assert steps < 8 and max(losses[steps:]) > losses[steps]

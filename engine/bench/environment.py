@@ -17,7 +17,17 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def environment(seed: int) -> dict:
+def device_name(device) -> str:
+    """ "cpu", or the accelerator with its model, e.g. "cuda (NVIDIA H200)"."""
+    import torch
+
+    device = torch.device(device)
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return device.type
+
+
+def environment(seed: int, device="cpu") -> dict:
     import torch
 
     versions = {}
@@ -28,6 +38,7 @@ def environment(seed: int) -> dict:
             pass
     return {
         "seed": seed,
+        "device": device_name(device),
         "cpu": cpu_name(),
         "cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
@@ -39,6 +50,6 @@ def environment(seed: int) -> dict:
 def describe(env: dict) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
     return (
-        f"seed {env['seed']} | {env['cpu']}, {env['cores']} cores, {env['torch_threads']} torch "
-        f"threads | Python {env['python']} | {versions}"
+        f"seed {env['seed']} | device {env.get('device', 'cpu')} | {env['cpu']}, {env['cores']} "
+        f"cores, {env['torch_threads']} torch threads | Python {env['python']} | {versions}"
     )

@@ -62,6 +62,7 @@ class Run:
     predict_per_second: float
     trainable_parameters: int
     saved_bytes: int
+    device: str  # timings are only comparable between runs on the same device
 
 
 def build_methods(
@@ -126,7 +127,7 @@ def run_bench(
         log.warning("Skipping %s: %s", name, reason)
     report = {
         "settings": {**asdict(settings), "suite": str(settings.suite.resolve())},
-        "environment": environment(settings.seed),
+        "environment": environment(settings.seed, backbone.device),
         "backbone": {"name": backbone.name, "fingerprint": backbone.fingerprint},
         "meta_checkpoints": {
             m.name: [metas[m.name].name, metas[m.name].fingerprint]
@@ -166,6 +167,7 @@ def run_bench(
                         len(evaluation) / max(result.predict_seconds, 1e-9),
                         result.trainable_parameters,
                         result.saved_bytes,
+                        report["environment"]["device"],
                     )
                     report["runs"].append(asdict(run))
                     elapsed = time.perf_counter() - started
@@ -330,10 +332,11 @@ def cost_table(report: dict) -> str:
         "| predict texts/s |",
         "|---|---|---|---|---|",
     ]
-    for method in dict.fromkeys(r["method"] for r in runs):
-        mine = [r for r in runs if r["method"] == method]
+    for method, device in dict.fromkeys((r["method"], r.get("device", "cpu")) for r in runs):
+        mine = [r for r in runs if r["method"] == method and r.get("device", "cpu") == device]
+        label = method if device == "cpu" else f"{method} on {device}"
         lines.append(
-            f"| {method} | {statistics.mean(r['trainable_parameters'] for r in mine):,.0f} | "
+            f"| {label} | {statistics.mean(r['trainable_parameters'] for r in mine):,.0f} | "
             f"{statistics.mean(r['saved_bytes'] for r in mine):,.0f} | "
             f"{statistics.mean(r['fit_seconds'] for r in mine):.2f} | "
             f"{statistics.mean(r['predict_per_second'] for r in mine):.0f} |"

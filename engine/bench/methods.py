@@ -249,7 +249,9 @@ class SetFitMethod(Method):
             train = Examples([join(t) for t in train.texts], train.labels)
             evaluation = Examples([join(t) for t in evaluation.texts], evaluation.labels)
         started = time.perf_counter()
-        model = SetFitModel.from_pretrained(str(self.backbone.model_dir), device="cpu")
+        model = SetFitModel.from_pretrained(
+            str(self.backbone.model_dir), device=str(self.backbone.device)
+        )
         model.model_body.max_seq_length = self.max_length
         dataset = Dataset.from_dict({"text": train.texts, "label": train.labels})
         with tempfile.TemporaryDirectory() as scratch:  # its trainer writes checkpoints
