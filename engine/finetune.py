@@ -116,20 +116,34 @@ def inner_loop(
     """
     for step in range(steps):
         check_cancel(should_stop)
-        # Below second order, gradients are taken at a detached copy: they count as constants.
-        current = params if order is Order.SECOND else detached(params)
-        loss, grads = support_gradients(
-            model,
-            current,
-            support,
-            create_graph=order is Order.SECOND,
-            chunk_size=chunk_size,
-            should_stop=should_stop,
-        )
-        params = sgd_step(params, grads, step_sizes)
+        loss, params = sgd_step(model, params, support, step_sizes, order, chunk_size, should_stop)
         if progress is not None:
             progress(ProgressEvent("Fine-tuning", step + 1, steps, {"loss": loss.item()}))
     return detached(params) if order is Order.NONE else params
+
+
+def sgd_step(
+    model: AdaptedEncoder,
+    params: Params,
+    support: Batch,
+    step_sizes: Params,
+    order: Order,
+    chunk_size: int,
+    should_stop: StopCheck | None,
+) -> tuple[torch.Tensor, Params]:
+    """The support loss at `params`, and `params` after one step (eq. 4)."""
+    # Below second order, gradients are taken at a detached copy: they count as constants.
+    current = params if order is Order.SECOND else detached(params)
+    loss, grads = support_gradients(
+        model,
+        current,
+        support,
+        create_graph=order is Order.SECOND,
+        chunk_size=chunk_size,
+        should_stop=should_stop,
+    )
+    stepped = {name: p - step_sizes[name] * g for (name, p), g in zip(params.items(), grads)}
+    return loss, stepped
 
 
 def fit_lowest_loss(
@@ -154,28 +168,19 @@ def fit_lowest_loss(
     for step in range(steps + 1):
         check_cancel(should_stop)
         if step == steps:  # the last iterate: its loss needs no gradient
-            loss = evaluate(model, params, examples, chunk_size)[0]
+            loss, stepped = evaluate(model, params, examples, chunk_size)[0], None
         else:
-            loss, grads = support_gradients(
-                model,
-                params,
-                examples,
-                create_graph=False,
-                chunk_size=chunk_size,
-                should_stop=should_stop,
+            loss, stepped = sgd_step(
+                model, params, examples, step_sizes, Order.NONE, chunk_size, should_stop
             )
             loss = loss.item()
         if loss < best_loss:
             best_loss, best_params, best_steps = loss, params, step
-        if step < steps:
-            params = detached(sgd_step(params, grads, step_sizes))
+        if stepped is not None:
+            params = detached(stepped)
             if progress is not None:
                 progress(ProgressEvent("Fine-tuning", step + 1, steps, {"loss": loss}))
     return detached(best_params), best_steps
-
-
-def sgd_step(params: Params, grads: tuple[torch.Tensor, ...], step_sizes: Params) -> Params:
-    return {name: p - step_sizes[name] * g for (name, p), g in zip(params.items(), grads)}
 
 
 def choose_steps(
