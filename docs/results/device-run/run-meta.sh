@@ -1,13 +1,7 @@
 # Device call 2: every meta-learned checkpoint (shipped, S=10 candidate, and the MAML ablation
 # of each) at k=4/8/16 on all 10 splits, with the use-time overshoot guard, 16 processes.
-export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+. .devrun/prepare.sh
 LIMIT=${LIMIT:-240}
-mkdir -p /tmp/site && for w in .devrun/wheels/*.whl; do python3 -m zipfile -e $w /tmp/site || exit 1; done
-export PYTHONPATH=/tmp/site:$PWD
-mkdir -p /work/shared/data /tmp/minilm /tmp/res
-tar xJf .devrun/dev_suite.tar.xz -C /work/shared/data || exit 1
-cp -r .devrun/backbone/. /tmp/minilm/ && rm /tmp/minilm/planes.safetensors.xz
-python3 .devrun/devbench.py rebuild .devrun/backbone/planes.safetensors.xz .devrun/backbone/carried.json /tmp/minilm || exit 1
 B="python3 .devrun/devbench.py bench /tmp/minilm 0a752a59f2938e7d --suite /work/shared/data/dev_suite --max-eval 200 --max-length 64 --threads 1 --device cuda --k 4,8,16"
 run() { name=$1; shift; timeout $LIMIT $B "$@" --out /tmp/res/$name.json > /tmp/res/$name.log 2>&1 & }
 for part in 0-2 3-5 6-7 8-9; do

@@ -1,13 +1,7 @@
 # GPU call 1 (see README.md): SetFit + full fine-tune at k=16 (all splits) and k=8 (splits 8-9),
 # the S=10 candidate, and the shipped checkpoint with prototype and linear probe as a check.
-export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+. .devrun/prepare.sh
 LIMIT=${LIMIT:-400}
-mkdir -p /tmp/site && for w in .devrun/wheels/*.whl; do python3 -m zipfile -e $w /tmp/site || exit 1; done
-export PYTHONPATH=/tmp/site:$PWD
-mkdir -p /work/shared/data /tmp/minilm /tmp/res
-tar xJf .devrun/dev_suite.tar.xz -C /work/shared/data || exit 1
-cp -r .devrun/backbone/. /tmp/minilm/ && rm /tmp/minilm/planes.safetensors.xz
-python3 .devrun/devbench.py rebuild .devrun/backbone/planes.safetensors.xz .devrun/backbone/carried.json /tmp/minilm || exit 1
 nvidia-smi -L
 python3 -c "import torch, transformers, sentence_transformers, pyarrow, datasets, setfit, sklearn; print(torch.__version__, torch.cuda.is_available(), transformers.__version__, sentence_transformers.__version__, pyarrow.__version__, datasets.__version__, setfit.__version__, sklearn.__version__)" 2>&1 | tail -3
 B="python3 .devrun/devbench.py bench /tmp/minilm 0a752a59f2938e7d --suite /work/shared/data/dev_suite --max-eval 200 --max-length 64 --threads 2 --device cuda"
