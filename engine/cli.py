@@ -128,7 +128,7 @@ def cmd_metatrain(args) -> int:
     from engine.formats import load_meta_checkpoint
     from engine.locations import user_cache_dir, user_meta_root
     from engine.metatrain import MetaTrainConfig, metatrain
-    from engine.tasks import EpisodeShape, build_sampler, validation_episodes
+    from engine.tasks import EpisodeShape, TaskSampling, build_sampler, validation_episodes
 
     use_threads(args.threads)
     order = Order.FIRST if args.first_order else Order.SECOND
@@ -142,6 +142,7 @@ def cmd_metatrain(args) -> int:
         inner_steps=args.inner_steps,
         order=order,
         lam=args.lam,
+        task_sampling=args.task_sampling,
         shape=shape,
         max_length=args.max_length,
         lr=args.lr,
@@ -169,6 +170,7 @@ def cmd_metatrain(args) -> int:
         cache_dir=user_cache_dir(),
         num_clusters=args.clusters,
         seed=args.seed,
+        sampling=TaskSampling(args.task_sampling),
     )
     validation = validation_episodes(tasks, shape, args.validation_episodes, args.seed)
     argv = sys.argv[1:] if args.argv is None else args.argv
@@ -377,6 +379,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.5,
         help="probability of a supervised task (else SMLMT)",
+    )
+    meta.add_argument(
+        "--task-sampling",
+        choices=["sqrt-size", "family"],
+        default="sqrt-size",
+        help="draw supervised datasets by sqrt(size), or every task family equally often",
     )
     meta.add_argument("--n-way", type=int, nargs=2, default=(2, 5), metavar=("MIN", "MAX"))
     meta.add_argument("--k-shot", type=int, nargs=2, default=(4, 16), metavar=("MIN", "MAX"))

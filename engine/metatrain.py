@@ -50,6 +50,7 @@ class MetaTrainConfig:
     inner_steps: int = DEFAULT_STEPS  # S: fixed here, used as-is at fine-tuning time
     order: Order = Order.SECOND  # FIRST halves the cost; SECOND is exact
     lam: float = 0.5  # probability of a supervised task (vs SMLMT)
+    task_sampling: str = "sqrt-size"  # a TaskSampling value: how supervised datasets are drawn
     shape: EpisodeShape = field(default_factory=EpisodeShape)
     max_length: int = 64  # tokens; short keeps CPU episodes affordable
     lr: float = 1e-3  # Adam on omega and phi_0
@@ -298,7 +299,8 @@ def metatrain(
     first_step, history, seconds_before = 0, [], 0.0
     if can_resume:
         info = load_trainer_state(out_dir, optimizer, meta)
-        if trajectory_settings(info["config"]) != trajectory_settings(config.to_json()):
+        stored = {**MetaTrainConfig().to_json(), **info["config"]}  # older runs: defaults
+        if trajectory_settings(stored) != trajectory_settings(config.to_json()):
             raise ValueError(
                 f"`{out_dir}` holds a run with a different configuration; resume it with the "
                 "same options, or pass --restart (or another --out) to start afresh."

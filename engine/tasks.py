@@ -14,11 +14,13 @@ import random
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 import numpy as np
 
 from engine.backbone import Text
+from engine.families import family_of
 
 log = logging.getLogger(__name__)
 WORD = re.compile(r"\b[a-z]{3,}\b")  # whole alphabetic words, as masking sees them
@@ -125,15 +127,37 @@ def find_task_folders(roots: list[Path], split: str = "train") -> list[Path]:
     return folders
 
 
-class SupervisedSampler:
-    """Pick a dataset with probability proportional to sqrt(size), then N labels."""
+class TaskSampling(Enum):
+    """How often each supervised dataset is drawn."""
 
-    def __init__(self, datasets: list[LabeledDataset], shape: EpisodeShape):
+    SQRT_SIZE = "sqrt-size"  # proportional to sqrt(size): big datasets (and families) dominate
+    FAMILY = "family"  # every family equally often; sqrt(size) within a family
+
+
+def dataset_weights(datasets: list[LabeledDataset], sampling: TaskSampling) -> list[float]:
+    weights = [math.sqrt(d.size) for d in datasets]
+    if sampling is TaskSampling.SQRT_SIZE:
+        return weights
+    family_total: dict[str, float] = defaultdict(float)
+    for dataset, weight in zip(datasets, weights):
+        family_total[family_of(dataset.name)] += weight
+    return [w / family_total[family_of(d.name)] for d, w in zip(datasets, weights)]
+
+
+class SupervisedSampler:
+    """Pick a dataset (by `sampling`), then N labels, then k + q examples of each."""
+
+    def __init__(
+        self,
+        datasets: list[LabeledDataset],
+        shape: EpisodeShape,
+        sampling: TaskSampling = TaskSampling.SQRT_SIZE,
+    ):
         usable = [d for d in datasets if len(d.examples_by_label) >= 2]
         if not usable:
             raise ValueError("No task with at least two labels was found among the task folders.")
         self.datasets, self.shape = usable, shape
-        self.weights = [math.sqrt(d.size) for d in usable]
+        self.weights = dataset_weights(usable, sampling)
 
     def sample(self, rng: random.Random) -> Episode:
         dataset = rng.choices(self.datasets, weights=self.weights)[0]
@@ -244,10 +268,26 @@ class SmlmtSampler:
         self.index, self.shape, self.mask_token = index, shape, mask_token
         self.clusters = clusters  # lists of word ids; None for plain (lexical) SMLMT
 
-    def sample(self, rng: random.Random) -> Episode:
-        n, k = self.shape.draw(rng)
-        need = k + self.shape.query
+    def sample(self, rng: random.Random, attempts: int = 100) -> Episode:
+        """A fresh draw of words when one lacks clean sentences; `attempts` bounds the retries."""
+        for _ in range(attempts):
+            n, k = self.shape.draw(rng)
+            per_class = self.try_classes(rng, n, k + self.shape.query)
+            if per_class is not None:
+                source = "smlmt-cluster" if self.clusters else "smlmt"
+                return split_examples(per_class, k, rng, source, self.shape.query)
+        kind = "word-cluster SMLMT" if self.clusters else "SMLMT"
+        raise ValueError(
+            f"The unlabeled text cannot make {kind} episodes of shape N={self.shape.n_way}, "
+            f"k={self.shape.k_shot}, query={self.shape.query}: {attempts} draws in a row found "
+            "too few sentences for their words. Give more text or ask for smaller episodes."
+        )
+
+    def try_classes(self, rng: random.Random, n: int, need: int) -> list[list[str]] | None:
+        """`need` masked sentences for each of n drawn words (or clusters); None if too few."""
         groups = self.clusters or [[w] for w in range(len(self.index.words))]
+        if n > len(groups):
+            return None
         chosen = [groups[g] for g in rng.sample(range(len(groups)), n)]
         all_words = {self.index.words[w] for group in chosen for w in group}
         per_class = []
@@ -263,10 +303,9 @@ class SmlmtSampler:
                 if len(examples) == need:
                     break
             if len(examples) < need:
-                return self.sample(rng)  # rare: too few clean sentences; draw another task
+                return None
             per_class.append(examples)
-        source = "smlmt-cluster" if self.clusters else "smlmt"
-        return split_examples(per_class, k, rng, source, self.shape.query)
+        return per_class
 
 
 def cluster_words(embeddings: np.ndarray, num_clusters: int, seed: int) -> list[list[int]]:
@@ -340,6 +379,7 @@ def build_sampler(
     cache_dir: Path,
     num_clusters: int = 300,
     seed: int = 0,
+    sampling: TaskSampling = TaskSampling.SQRT_SIZE,
 ) -> tuple[MixedSampler, dict]:
     """The task mixture of DESIGN.md and a summary of the data it draws from."""
     folders = find_task_folders(task_dirs) if task_dirs else []
@@ -348,8 +388,8 @@ def build_sampler(
             f"No task folders with train.jsonl under {', '.join(map(str, task_dirs))}."
         )
     datasets = [read_task_folder(folder) for folder in folders]
-    supervised = SupervisedSampler(datasets, shape) if datasets else None
-    smlmt, summary = [], {"tasks": {d.name: d.size for d in datasets}}
+    supervised = SupervisedSampler(datasets, shape, sampling) if datasets else None
+    smlmt, summary = [], {"tasks": {d.name: d.size for d in datasets}, "sampling": sampling.value}
     if unlabeled:
         index = load_word_index(unlabeled, cache_dir)
         clusters = load_word_clusters(backbone, index, num_clusters, cache_dir, seed)

@@ -10,6 +10,7 @@ from engine.tasks import (
     MixedSampler,
     SmlmtSampler,
     SupervisedSampler,
+    TaskSampling,
     build_word_index,
     find_task_folders,
     load_word_index,
@@ -81,6 +82,27 @@ def test_dataset_choice_follows_sqrt_size(task_root):
     assert counts["topics"] / 2000 == pytest.approx(expected, abs=0.04)
 
 
+def test_family_sampling_draws_every_family_equally_often(tmp_path):
+    def rows(size):
+        return [{"text": f"text {j}", "label": f"l{j % 2}"} for j in range(size)]
+
+    # Three sentiment datasets (large) against one intent dataset (small).
+    for name, size in [("glue_sst2", 400), ("imdb", 400), ("yelp_review_stars", 400)]:
+        write_task(tmp_path / name, rows(size))
+    write_task(tmp_path / "banking77", rows(40))
+    datasets = [read_task_folder(f) for f in find_task_folders([tmp_path])]
+    shape = EpisodeShape(n_way=(2, 2), k_shot=(2, 2), query=1)
+
+    def intent_share(sampling):
+        sampler = SupervisedSampler(datasets, shape, sampling)
+        rng = random.Random(0)
+        return sum(sampler.sample(rng).source == "banking77" for _ in range(2000)) / 2000
+
+    assert intent_share(TaskSampling.FAMILY) == pytest.approx(0.5, abs=0.04)
+    by_size = 40**0.5 / (3 * 400**0.5 + 40**0.5)
+    assert intent_share(TaskSampling.SQRT_SIZE) == pytest.approx(by_size, abs=0.03)
+
+
 def test_same_seed_same_episodes(task_root):
     datasets = [read_task_folder(f) for f in find_task_folders([task_root])]
     sampler = SupervisedSampler(datasets, EpisodeShape())
@@ -121,6 +143,13 @@ def test_cluster_smlmt_uses_word_groups(corpus):
     )
     episode = sampler.sample(random.Random(0))
     assert episode.source == "smlmt-cluster" and episode.num_classes == 2
+
+
+def test_smlmt_that_cannot_fill_an_episode_says_so(corpus):
+    index = build_word_index(corpus.read_text().splitlines(), min_count=5)
+    too_big = EpisodeShape(n_way=(3, 3), k_shot=(400, 400), query=4)
+    with pytest.raises(ValueError, match=r"cannot make SMLMT episodes of shape N=\(3, 3\)"):
+        SmlmtSampler(index, too_big, "[MASK]").sample(random.Random(0))
 
 
 def test_word_index_is_cached(corpus, tmp_path):
