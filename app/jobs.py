@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 class LoadedModel:
     backbone: Backbone
     meta: MetaCheckpoint
+    meta_folder: Path | None = None  # None: the untrained checkpoint, built in memory
+    warning: str | None = None  # shown to the user: why no trained checkpoint is in use
 
 
 @dataclass
@@ -46,7 +48,7 @@ def load_model(backbone_name: str, device: str, meta_folder: str | None) -> Job:
     def job(progress, should_stop) -> LoadedModel:
         from engine.backbone import load_backbone
         from engine.formats import load_meta_checkpoint
-        from engine.locations import default_meta_checkpoint
+        from engine.locations import active_meta_checkpoint
         from engine.progress import ProgressEvent
 
         progress(ProgressEvent("Loading the backbone", 0, 2))
@@ -54,9 +56,9 @@ def load_model(backbone_name: str, device: str, meta_folder: str | None) -> Job:
         progress(ProgressEvent("Loading the meta-adapters", 1, 2))
         if meta_folder:
             meta = load_meta_checkpoint(meta_folder, backbone=backbone)
-        else:
-            meta = default_meta_checkpoint(backbone)
-        return LoadedModel(backbone, meta)
+            return LoadedModel(backbone, meta, Path(meta_folder))
+        active = active_meta_checkpoint(backbone)
+        return LoadedModel(backbone, active.checkpoint, active.folder, active.warning)
 
     return job
 

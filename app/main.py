@@ -13,6 +13,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from app.main_window import MainWindow
+from app.startup_check import install_fatal_handler
 from app.style import STYLE_SHEET
 
 BENCH_FLAG = "--startup-bench"  # print start-up timestamps as JSON lines and quit when ready
@@ -22,6 +23,13 @@ ENGINE_CLI_FLAG = "--engine-cli"  # a frozen bundle runs `fewshot ...` through i
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="fewshot-studio", description="Fewshot Studio")
     parser.add_argument("project", nargs="?", type=Path, help="a .fewshot.json project to open")
+    parser.add_argument("--version", action="store_true", help="print versions and exit")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="open the window offscreen, train the example project, try one text, and exit "
+        "0 if all of it works",
+    )
     parser.add_argument(BENCH_FLAG, action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     return parser.parse_known_args(argv)[0]
@@ -34,10 +42,20 @@ def main(argv: list[str] | None = None) -> int:
 
         return engine_cli(argv[1:])
     args = parse_args(argv)
+    if args.version:
+        from engine.about import version_line
+
+        print(version_line("fewshot-studio"))
+        return 0
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    install_fatal_handler("fewshot-studio")
+    if args.self_test:
+        from app.self_test import run_self_test
+
+        return run_self_test()
     app = QApplication([sys.argv[0], *argv])
     app.setApplicationName("Fewshot Studio")
     app.setOrganizationName("FewshotStudio")

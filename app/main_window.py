@@ -39,6 +39,7 @@ from app.try_panel import TryPanel
 from app.worker import Worker
 
 if TYPE_CHECKING:
+    from app.about_dialog import AboutDialog
     from app.batch_dialog import BatchDialog
     from app.export_dialog import ExportDialog
     from app.import_dialog import ImportDialog
@@ -51,6 +52,7 @@ AUTOSAVE_INTERVAL_MS = 30_000
 PROJECT_SUFFIX = ".fewshot.json"
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx")  # engine.tables.TABLE_SUFFIXES, without torch
 LOAD_CLASSIFIER_JOB = "load classifier"
+META_TIP = "The meta-adapter checkpoint that makes few-shot training work"
 
 
 class MainWindow(QMainWindow):
@@ -73,6 +75,7 @@ class MainWindow(QMainWindow):
         self.batch_dialog: BatchDialog | None = None
         self.metatrain_dialog: MetaTrainDialog | None = None
         self.settings_dialog: SettingsDialog | None = None
+        self.about_dialog: AboutDialog | None = None
         self._start_project: Path | None = None
         self._model_request: tuple[str, str, str | None] | None = None
         self._closing = False
@@ -202,6 +205,9 @@ class MainWindow(QMainWindow):
         self.shortcuts_action = self._action(
             "&Keyboard shortcuts", self.show_shortcuts, Key.HelpContents
         )
+        self.about_action = self._action(
+            "&About Fewshot Studio", self.show_about, tip="Versions, device, backbone, checkpoint"
+        )
 
     def _create_menus(self) -> None:
         bar = self.menuBar()
@@ -246,6 +252,7 @@ class MainWindow(QMainWindow):
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.shortcuts_action)
         help_menu.addAction(self.example_action)
+        help_menu.addAction(self.about_action)
 
     def _create_central(self) -> None:
         self.classes_panel = ClassesPanel(self.document, self.banner)
@@ -280,7 +287,7 @@ class MainWindow(QMainWindow):
         for label, tip in (
             (self.status_device, "Where the model runs (change in Settings)"),
             (self.status_backbone, "The language model the classifier builds on"),
-            (self.status_meta, "The meta-adapter checkpoint that makes few-shot training work"),
+            (self.status_meta, META_TIP),
         ):
             label.setToolTip(tip)
             label.setAccessibleName(tip)
@@ -382,6 +389,8 @@ class MainWindow(QMainWindow):
         self.status_loading.setText("Ready")
         self._update_status()
         self._update_actions()
+        if self.host.model.warning:
+            self.banner.show_message(self.host.model.warning, MessageKind.WARNING)
         if self.host.classifier is None:
             self._load_project_classifier()
 
@@ -394,7 +403,7 @@ class MainWindow(QMainWindow):
     def _set_engine_ready(self, ready: bool) -> None:
         self.centralWidget().setEnabled(ready)
         for action in self.actions():
-            if action not in (self.quit_action, self.shortcuts_action):
+            if action not in (self.quit_action, self.shortcuts_action, self.about_action):
                 action.setEnabled(ready)
         if ready:
             self._update_actions()
@@ -796,6 +805,13 @@ class MainWindow(QMainWindow):
         self._update_status()
 
     @Slot()
+    def show_about(self) -> None:
+        from app.about_dialog import AboutDialog
+
+        self.about_dialog = AboutDialog(self.host.model if self.host.is_ready else None, self)
+        self.about_dialog.open()
+
+    @Slot()
     def show_shortcuts(self) -> None:
         lines = []
         for action in self.actions():
@@ -826,6 +842,9 @@ class MainWindow(QMainWindow):
         self.status_device.setText(f"Device: {device}")
         self.status_backbone.setText(f"Backbone: {backbone}")
         self.status_meta.setText(f"Meta-adapters: {meta}")
+        warning = self.host.model.warning if self.host.model is not None else None
+        self.status_meta.setToolTip(warning or META_TIP)
+        self.status_meta.setStyleSheet("color: #b00020; font-weight: bold;" if warning else "")
 
     # ---- drag and drop ----------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

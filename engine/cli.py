@@ -8,12 +8,13 @@ import logging
 import sys
 from pathlib import Path
 
-from engine.backbone import DEFAULT_BACKBONE, BackboneError
-from engine.formats import FormatError
+from engine.about import version_line
 from engine.progress import Cancelled, ProgressEvent
-from engine.tables import TableError
 
-USER_ERRORS = (ValueError, FormatError, TableError, BackboneError, FileNotFoundError)
+# The engine's user errors (FormatError, TableError, BackboneError) are ValueErrors; naming
+# them here would import torch and pandas before `--help` could answer.
+USER_ERRORS = (ValueError, FileNotFoundError)
+DEFAULT_BACKBONE_HELP = "embedded default (all-MiniLM-L6-v2), a local model folder, or a hub id"
 EXIT_USER_ERROR = 2
 EXIT_CANCELLED = 130
 
@@ -34,12 +35,16 @@ def progress_bar(description: str):
 
 
 def load_meta_option(folder: str | None, backbone):
+    """The checkpoint named by --meta, else the active one, warning on stderr if untrained."""
     from engine.formats import load_meta_checkpoint
-    from engine.locations import default_meta_checkpoint
+    from engine.locations import active_meta_checkpoint
 
-    if folder is None:
-        return default_meta_checkpoint(backbone)
-    return load_meta_checkpoint(folder, backbone=backbone)
+    if folder is not None:
+        return load_meta_checkpoint(folder, backbone=backbone)
+    active = active_meta_checkpoint(backbone)
+    if active.warning:
+        print(f"fewshot: warning: {active.warning}", file=sys.stderr)
+    return active.checkpoint
 
 
 def cmd_train(args) -> int:
@@ -71,8 +76,6 @@ def cmd_train(args) -> int:
             f"Ran {classifier.training['steps']} steps, the count that did best on "
             f"{held_out['examples']} set-aside examples ({held_out['accuracy']:.0%} right)."
         )
-    if not meta.trained:
-        print("Note: no meta-trained checkpoint was found; the untrained one was used.")
     return 0
 
 
@@ -95,6 +98,8 @@ def cmd_predict(args) -> int:
 
 
 def cmd_info(args) -> int:
+    if args.classifier is None:
+        return print_installation(args)
     from engine.formats import read_classifier_file
 
     content = read_classifier_file(args.classifier)
@@ -116,6 +121,16 @@ def cmd_info(args) -> int:
         f"Format version    {content.format_version}",
     ]
     print("\n".join(lines))
+    return 0
+
+
+def print_installation(args) -> int:
+    from engine.about import describe_installation
+    from engine.backbone import load_backbone
+    from engine.locations import active_meta_checkpoint
+
+    backbone = load_backbone(args.backbone, device=args.device)
+    print("\n".join(describe_installation(backbone, active_meta_checkpoint(backbone)).lines()))
     return 0
 
 
@@ -323,20 +338,22 @@ def use_threads(threads: int | None) -> None:
         torch.set_num_threads(threads)
 
 
-def add_model_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--backbone",
-        default=DEFAULT_BACKBONE,
-        help="embedded default, a local model folder, or a hub id",
-    )
-    parser.add_argument("--meta", help="meta-adapter checkpoint folder (default: shipped one)")
+def add_model_options(parser: argparse.ArgumentParser, *, meta: bool = True) -> None:
+    parser.add_argument("--backbone", help=DEFAULT_BACKBONE_HELP)
+    if meta:
+        parser.add_argument("--meta", help="meta-adapter checkpoint folder (default: shipped one)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from engine.bench.methods import METHOD_NAMES
+    from engine.bench import METHOD_NAMES
 
-    parser = argparse.ArgumentParser(prog="fewshot", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="fewshot",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # --version on one line
+    )
+    parser.add_argument("--version", action="version", version=version_line("fewshot"))
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -356,8 +373,13 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--json", action="store_true", help="one JSON object per text")
     predict.set_defaults(run=cmd_predict)
 
-    info = commands.add_parser("info", help="describe a classifier file")
-    info.add_argument("classifier")
+    info = commands.add_parser(
+        "info",
+        help="describe a classifier file; without one, the installation (versions, device, "
+        "backbone, meta-adapter checkpoint)",
+    )
+    info.add_argument("classifier", nargs="?")
+    add_model_options(info, meta=False)
     info.set_defaults(run=cmd_info)
     meta = commands.add_parser("metatrain", help="meta-train adapters and meta-adapters")
     meta.add_argument("--tasks", nargs="*", help="folders of task folders with train.jsonl")
@@ -405,7 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--init", metavar="DIR", help="start from this trained checkpoint (not from scratch)"
     )
     meta.add_argument("--json-progress", action="store_true", help="JSON lines on stdout")
-    meta.add_argument("--backbone", default=DEFAULT_BACKBONE)
+    meta.add_argument("--backbone", help=DEFAULT_BACKBONE_HELP)
     meta.add_argument("--device", default="auto")
     meta.set_defaults(run=cmd_metatrain)
 
@@ -459,6 +481,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = argv
+    if getattr(args, "backbone", "") is None:
+        from engine.backbone import DEFAULT_BACKBONE
+
+        args.backbone = DEFAULT_BACKBONE
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

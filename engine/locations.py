@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import platformdirs
 
-from engine.backbone import Backbone
+from engine.backbone import DEFAULT_BACKBONE, Backbone
 from engine.formats import (
     META_CONFIG_FILE,
     FormatError,
@@ -67,16 +68,48 @@ def read_checkpoint_summary(folder: Path) -> dict:
     return json.loads((folder / META_CONFIG_FILE).read_text())
 
 
-def default_meta_checkpoint(backbone: Backbone) -> MetaCheckpoint:
+@dataclass(frozen=True)
+class ActiveMeta:
+    """The checkpoint a new classifier would use, where it came from, and what to warn about."""
+
+    checkpoint: MetaCheckpoint
+    folder: Path | None  # None: the untrained checkpoint, made in memory
+    warning: str | None  # for the user to see when no trained checkpoint could be used
+
+
+def active_meta_checkpoint(backbone: Backbone) -> ActiveMeta:
     """The first shipped or user checkpoint made for `backbone`, else the untrained one."""
+    problems = []
     for folder in meta_checkpoint_dirs():
         try:
             if read_checkpoint_summary(folder)["backbone_fingerprint"] == backbone.fingerprint:
-                return load_meta_checkpoint(folder, backbone=backbone)
+                return ActiveMeta(load_meta_checkpoint(folder, backbone=backbone), folder, None)
         except (OSError, KeyError, ValueError) as error:
             log.warning("Skipping unreadable checkpoint %s: %s", folder, error)
-    log.info("No meta-trained checkpoint for %s: using the untrained one.", backbone.name)
-    return initial_meta_checkpoint(backbone)
+            problems.append(f"{folder}: {error}")
+    warning = untrained_warning(backbone, problems)
+    return ActiveMeta(initial_meta_checkpoint(backbone), None, warning)
+
+
+def untrained_warning(backbone: Backbone, problems: list[str]) -> str:
+    consequence = (
+        "so the untrained meta-adapters are used and classifiers will be much less accurate."
+    )
+    if backbone.name != DEFAULT_BACKBONE:
+        return (
+            f"No meta-trained checkpoint was made for the backbone {backbone.name!r}, "
+            f"{consequence} Meta-train one (Tools > Meta-training, or `fewshot metatrain`)."
+        )
+    found = f" Unreadable: {'; '.join(problems)}." if problems else ""
+    return (
+        f"The shipped meta-trained checkpoint for {DEFAULT_BACKBONE} is missing or damaged "
+        f"(looked in {shipped_meta_root()}), {consequence}{found} Reinstall Fewshot Studio "
+        "to restore it."
+    )
+
+
+def default_meta_checkpoint(backbone: Backbone) -> MetaCheckpoint:
+    return active_meta_checkpoint(backbone).checkpoint
 
 
 def find_meta_checkpoint(fingerprint: str, backbone: Backbone) -> MetaCheckpoint:

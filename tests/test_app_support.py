@@ -21,9 +21,10 @@ TRAINING_TIMEOUT_MS = 180_000  # generous: the CI machine is shared with other w
 @pytest.fixture(scope="session")
 def loaded_model(backbone):
     from app.jobs import LoadedModel
-    from engine.locations import default_meta_checkpoint
+    from engine.locations import active_meta_checkpoint
 
-    return LoadedModel(backbone, default_meta_checkpoint(backbone))
+    active = active_meta_checkpoint(backbone)
+    return LoadedModel(backbone, active.checkpoint, active.folder, active.warning)
 
 
 @pytest.fixture

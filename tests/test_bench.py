@@ -6,6 +6,7 @@ import statistics
 
 import pytest
 
+from engine.bench import METHOD_NAMES
 from engine.bench.fewshot import (
     BenchSettings,
     accuracy_table,
@@ -16,7 +17,6 @@ from engine.bench.fewshot import (
     render,
     run_bench,
 )
-from engine.bench.methods import METHOD_NAMES
 from engine.bench.suite import load_suite
 from engine.formats import initial_meta_checkpoint
 

@@ -266,14 +266,3 @@ class SetFitMethod(Method):
         return RunResult(
             predictions, fitted - started, predicted - fitted, trainable, 4 * trainable
         )
-
-
-METHOD_NAMES = (
-    "meta-adapter",
-    "adapter",
-    "maml-adapter",
-    "linear-probe",
-    "prototype",
-    "setfit",
-    "full-finetune",
-)
