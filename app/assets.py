@@ -9,7 +9,12 @@ from PySide6.QtGui import QIcon
 
 
 def resource_path(*parts: str) -> Path:
-    return Path(str(resources.files("resources").joinpath(*parts)))
+    # One part at a time: in a frozen bundle `files()` is a MultiplexedPath, whose joinpath
+    # takes a single name (and whose str() is not a path) on Python 3.11.
+    path = resources.files("resources")
+    for part in parts:
+        path = path / part
+    return Path(str(path))
 
 
 def app_icon() -> QIcon:

@@ -1,9 +1,10 @@
 """Measure start-up: launch `fewshot-studio` and time the window and the model.
 
-    python -m app.bench_startup [--runs 5]
+    python -m app.bench_startup [--runs 5] [--command "dist/Fewshot Studio/Fewshot Studio"]
 
-Each run is a fresh process (`python -m app.main --startup-bench`) with a fresh data dir (as
-on a first start: the example project opens). Times are from just before the process is
+Each run is a fresh process (`python -m app.main --startup-bench`, or the given command, e.g.
+a desktop bundle's executable, with `--startup-bench`) with a fresh data dir (as on a first
+start: the example project opens). Times are from just before the process is
 spawned to: the window shown, the engine (torch) imported in the background, and the
 backbone and meta-adapters loaded. Prints a Markdown table (median and best of the runs).
 """
@@ -14,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import statistics
 import subprocess
 import sys
@@ -28,13 +30,15 @@ LABELS = {
 }
 
 
-def launch_once(timeout_s: float = 180.0) -> dict[str, float]:
-    """Seconds from spawn to each event of one fresh start."""
+def launch_once(command: list[str] | None = None, timeout_s: float = 180.0) -> dict[str, float]:
+    """Seconds from spawn to each event of one fresh start of `command` (default: this
+    Python's `-m app.main`)."""
+    command = command or [sys.executable, "-m", "app.main"]
     with tempfile.TemporaryDirectory() as data_dir:
         environment = {**os.environ, "FEWSHOT_DATA_DIR": data_dir, "HF_HUB_OFFLINE": "1"}
         started = time.time()
         completed = subprocess.run(
-            [sys.executable, "-m", "app.main", "--startup-bench"],
+            [*command, "--startup-bench"],
             capture_output=True,
             text=True,
             env=environment,
@@ -60,11 +64,14 @@ def launch_once(timeout_s: float = 180.0) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--command", help="program to start (default: python -m app.main)")
     args = parser.parse_args(argv)
-    launch_once()  # warm the file cache: the first start after boot also reads the files from disk
-    runs = [launch_once() for _ in range(args.runs)]
+    command = shlex.split(args.command) if args.command else None
+    launch_once(command)  # warm the file cache: a first start after boot reads from disk
+    runs = [launch_once(command) for _ in range(args.runs)]
     platform_name = os.environ.get("QT_QPA_PLATFORM", "default")
     print(
+        f"{args.command or 'python -m app.main'}: "
         f"{args.runs} fresh starts, Qt platform {platform_name}, "
         f"Python {platform.python_version()}, {os.cpu_count()} CPU cores\n"
     )

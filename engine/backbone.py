@@ -146,6 +146,7 @@ def load_backbone(
         )
     model = AutoModel.from_pretrained(source, attn_implementation=attn_implementation)
     tokenizer = AutoTokenizer.from_pretrained(source, use_fast=True)
+    tokenizer.padding_side = "right"  # length-sorted chunks trim trailing padding columns
     model.eval().requires_grad_(False)
     device = device if isinstance(device, torch.device) else pick_device(device)
     model.to(device)

@@ -13,7 +13,7 @@ import torch
 
 from engine.adapters import AdaptedEncoder
 from engine.backbone import Backbone, Text, encode_texts, load_backbone
-from engine.finetune import Batch, Params, choose_steps, fit_lowest_loss
+from engine.finetune import Batch, Params, choose_steps, fit_lowest_loss, pooled_features
 from engine.folds import stratified_folds
 from engine.formats import (
     ClassifierFile,
@@ -26,6 +26,7 @@ from engine.formats import (
 from engine.head import HEAD_BIAS, HEAD_WEIGHT, head_logits, prototype_head
 from engine.locations import default_meta_checkpoint, find_meta_checkpoint
 from engine.progress import ProgressCallback, StopCheck
+from engine.training_data import check_training_data, describe_duplicates
 
 log = logging.getLogger(__name__)
 DEFAULT_MAX_LENGTH = 128  # tokens; longer texts are truncated (and counted in the summary)
@@ -87,8 +88,11 @@ class Classifier:
         Raises ValueError for unusable data and `Cancelled` if stopped; either way the
         classifier keeps what it had before the call.
         """
-        texts, labels = list(texts), [str(label) for label in labels]
         classes = check_training_data(texts, labels, classes)
+        texts, labels = list(texts), [str(label) for label in labels]
+        duplicates = describe_duplicates(texts)
+        if duplicates:
+            log.warning(duplicates)
         started = time.perf_counter()
         model = self._new_model()
         inputs = encode_texts(self.backbone, texts, self.max_length)
@@ -97,10 +101,8 @@ class Classifier:
         examples = Batch(inputs, torch.tensor([index[label] for label in labels], device=device))
         step_sizes = {n: t.to(device) for n, t in self.meta.step_sizes().items()}
         with torch.no_grad():  # pooled features for the prototype heads, computed once
-            features = torch.cat(
-                [model(**examples.slice(i, i + 64).inputs) for i in range(0, len(examples), 64)]
-            )
-        steps, held_out = self.meta.steps, held_out_fold(labels)
+            features = pooled_features(model, {}, examples, chunk_size=64)
+        steps, held_out = self.meta.steps, held_out_fold(texts, labels)
         if held_out:
             held = set(held_out)
             kept = [i for i in range(len(labels)) if i not in held]
@@ -255,53 +257,15 @@ def predict_probabilities(
     return probabilities
 
 
-def held_out_fold(labels: list[str]) -> list[int]:
+def held_out_fold(texts: list[Text], labels: list[str]) -> list[int]:
     """A stratified quarter of the examples to choose the step count on, or [] if too few.
 
     Every class must put MIN_HELD_OUT_PER_CLASS examples in it, else a single example decides
-    how long to train.
+    how long to train. Copies of a text stay on one side.
     """
     if min(Counter(labels).values()) < HELD_OUT_FOLDS * MIN_HELD_OUT_PER_CLASS:
         return []
-    return stratified_folds(labels, HELD_OUT_FOLDS)[0]
-
-
-def check_training_data(
-    texts: list[Text], labels: list[str], classes: Sequence[str] | None
-) -> list[str]:
-    """Validate examples; return the class order. Messages say what to fix."""
-    if not texts:
-        raise ValueError("No examples given: add at least one example for each of two classes.")
-    if len(texts) != len(labels):
-        raise ValueError(
-            f"`texts` and `labels` differ in length ({len(texts)} vs {len(labels)}): "
-            "give one label per text."
-        )
-    empty = [i for i, text in enumerate(texts) if is_blank(text)]
-    if empty:
-        raise ValueError(f"Example(s) {empty[:5]} have empty text: fill them in or remove them.")
-    counts = Counter(labels)
-    classes = sorted(counts) if classes is None else [str(c) for c in classes]
-    unknown = sorted(set(counts) - set(classes))
-    if unknown:
-        raise ValueError(f"Label(s) {unknown} are not among the classes {classes}.")
-    if len(classes) < 2:
-        raise ValueError(
-            f"Only one class ({classes[0]!r}) has examples: a classifier needs at least two "
-            "classes with examples each."
-        )
-    empty_classes = [c for c in classes if counts[c] == 0]
-    if empty_classes:
-        raise ValueError(
-            f"Class(es) {empty_classes} have no examples: add at least one example to each "
-            "class, or remove the class."
-        )
-    return classes
-
-
-def is_blank(text: Text) -> bool:
-    parts = text if isinstance(text, tuple) else (text,)
-    return not any(str(part).strip() for part in parts)
+    return stratified_folds(labels, HELD_OUT_FOLDS, texts=texts)[0]
 
 
 def count_truncated(backbone: Backbone, texts: list[Text], max_length: int) -> int:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -48,25 +50,40 @@ def load_meta_option(folder: str | None, backbone):
 
 
 def cmd_train(args) -> int:
-    from engine.backbone import load_backbone
-    from engine.classifier import Classifier
     from engine.tables import check_columns, read_table
+    from engine.training_data import check_training_data, describe_duplicates
 
+    # The data is checked before the model loads (seconds): a mistake shows at once.
     frame = read_table(args.examples, encoding=args.encoding)
     check_columns(frame, [args.text_col, args.label_col], args.examples)
-    frame = frame[frame[args.text_col].str.strip() != ""]
+    texts, labels = frame[args.text_col], frame[args.label_col]
+    usable = (texts.str.strip() != "") & (labels.str.strip() != "")
+    for column, cells in ((args.text_col, texts), (args.label_col, labels)):
+        empty = [int(i) + 2 for i in frame.index[cells.str.strip() == ""]]  # header is row 1
+        if empty:
+            print(
+                f"fewshot train: skipping {len(empty)} row(s) with an empty {column!r} cell "
+                f"(rows {', '.join(map(str, empty[:8]))}{', ...' if len(empty) > 8 else ''}).",
+                file=sys.stderr,
+            )
+    rows = [int(i) + 2 for i in frame.index[usable]]
+    texts, labels = texts[usable].tolist(), labels[usable].tolist()
+    check_training_data(texts, labels, None)
+    duplicates = describe_duplicates(texts, rows)
+    if duplicates:
+        print(f"fewshot train: note: {duplicates}", file=sys.stderr)
+
+    from engine.backbone import load_backbone
+    from engine.classifier import Classifier
+
     backbone = load_backbone(args.backbone, device=args.device)
     meta = load_meta_option(args.meta, backbone)
     classifier = Classifier(backbone, meta, max_length=args.max_length)
-    classifier.fit(
-        frame[args.text_col].tolist(),
-        frame[args.label_col].tolist(),
-        progress=progress_bar("Fine-tuning"),
-    )
+    classifier.fit(texts, labels, progress=progress_bar("Fine-tuning"))
     path = classifier.save(args.output)
     size_kb = path.stat().st_size / 1024
     print(
-        f"Trained on {len(frame)} examples, {len(classifier.labels)} classes "
+        f"Trained on {len(texts)} examples, {len(classifier.labels)} classes "
         f"({', '.join(classifier.labels)}) in {classifier.training['seconds']} s; "
         f"wrote {path} ({size_kb:.0f} KB)."
     )
@@ -489,14 +506,36 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    signal.signal(signal.SIGTERM, interrupt)  # clean up (temp files) as Ctrl-C does
     try:
         return args.run(args)
     except USER_ERRORS as error:
         print(f"fewshot {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except OSError as error:  # a read-only folder, a full disk, a path that is a folder
+        print(f"fewshot {args.command}: error: {describe_os_error(error)}", file=sys.stderr)
+        return EXIT_USER_ERROR
     except (Cancelled, KeyboardInterrupt):
         print(f"fewshot {args.command}: cancelled", file=sys.stderr)
         return EXIT_CANCELLED
+
+
+def interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def describe_os_error(error: OSError) -> str:
+    """`cannot write /x/y: Read-only file system`, with what to do for the common causes."""
+    where = f" {error.filename}" if error.filename else ""
+    advice = {
+        errno.EROFS: "choose a folder you can write to",
+        errno.EACCES: "choose a folder you can write to, or change its permissions",
+        errno.ENOSPC: "free some disk space or choose another disk",
+        errno.EISDIR: "give a file name, not a folder",
+        errno.ENOTDIR: "a part of the path is a file, not a folder",
+        errno.ENAMETOOLONG: "choose a shorter file name",
+    }.get(error.errno, "check the path")
+    return f"cannot use{where}: {error.strerror or error} ({advice}); nothing was changed."
 
 
 if __name__ == "__main__":

@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from engine.backbone import Backbone, Text
-from engine.classifier import DEFAULT_MAX_LENGTH, Classifier, check_training_data
+from engine.classifier import DEFAULT_MAX_LENGTH, Classifier
 from engine.finetune import CHOOSING_STEPS
 from engine.folds import stratified_folds
 from engine.formats import MetaCheckpoint
 from engine.progress import ProgressCallback, ProgressEvent, StopCheck, check_cancel
+from engine.training_data import check_training_data
 
 DEFAULT_FOLDS = 5
 # Below this, each held-out fold holds one example per class or none, and the estimate says
@@ -111,7 +112,7 @@ def cross_validate(
         raise NotEnoughExamples(reason)
     folds = min(folds, min(Counter(labels).values()))
     started = time.perf_counter()
-    groups = stratified_folds(labels, folds, seed=seed)
+    groups = stratified_folds(labels, folds, seed=seed, texts=texts)
     index = {label: i for i, label in enumerate(classes)}
     confusion = [[0] * len(classes) for _ in classes]
     units = 100  # progress units per fold: its fine-tuning, then predicting the held-out fold

@@ -8,6 +8,7 @@ can differentiate through the steps (create_graph=True) and fine-tuning need not
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 
@@ -39,9 +40,20 @@ class Batch:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def slice(self, start: int, stop: int) -> Batch:
-        inputs = {name: tensor[start:stop] for name, tensor in self.inputs.items()}
-        return Batch(inputs, self.labels[start:stop])
+    def chunks(self, size: int) -> Iterator[tuple[torch.Tensor, Batch]]:
+        """(rows, sub-batch) of at most `size` rows of similar length, each trimmed to its own
+        longest row, so no chunk pays for the batch's longest text.
+
+        Trimming is exact: rows are right-padded (load_backbone sees to it), and columns
+        past a chunk's longest row are padding in every row of it.
+        """
+        lengths = self.inputs["attention_mask"].sum(1)
+        order = torch.argsort(lengths, stable=True)
+        for start in range(0, len(self), size):
+            rows = order[start : start + size]
+            width = int(lengths[rows].max())
+            inputs = {name: tensor[rows, :width] for name, tensor in self.inputs.items()}
+            yield rows, Batch(inputs, self.labels[rows])
 
     def select(self, indices: list[int]) -> Batch:
         rows = torch.tensor(indices, device=self.labels.device)
@@ -55,14 +67,25 @@ def encoder_params(params: Params) -> Params:
     return {name: p for name, p in params.items() if not name.startswith("head.")}
 
 
-def task_logits(model: AdaptedEncoder, params: Params, inputs: dict[str, torch.Tensor]):
-    """Logits (n, N) of the adapted model with `params` standing in for its own."""
-    features = functional_call(model, encoder_params(params), args=(), kwargs=inputs)
-    return head_logits(features, params)
+def task_logits(
+    model: AdaptedEncoder, params: Params, batch: Batch, chunk_size: int = 32
+) -> torch.Tensor:
+    """Logits (n, N) of the adapted model with `params` standing in for its own, in the
+    batch's row order (computed in length-sorted chunks)."""
+    return head_logits(pooled_features(model, encoder_params(params), batch, chunk_size), params)
 
 
-def task_loss(model: AdaptedEncoder, params: Params, batch: Batch) -> torch.Tensor:
-    return F.cross_entropy(task_logits(model, params, batch.inputs), batch.labels)
+def pooled_features(
+    model: AdaptedEncoder, params: Params, batch: Batch, chunk_size: int = 32
+) -> torch.Tensor:
+    """Pooled features (n, D) with `params` (a subset of the model's own) in row order;
+    differentiable when grad is enabled."""
+    rows, features = [], []
+    for chunk_rows, chunk in batch.chunks(chunk_size):
+        rows.append(chunk_rows)
+        features.append(functional_call(model, params, args=(), kwargs=chunk.inputs))
+    order = torch.argsort(torch.cat(rows))  # back to the batch's own row order
+    return torch.cat(features)[order]
 
 
 def support_gradients(
@@ -74,22 +97,21 @@ def support_gradients(
     chunk_size: int,
     should_stop: StopCheck | None = None,
 ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-    """Mean loss over the support set and its gradients; chunked when no graph is kept.
+    """Mean loss over the support set and its gradients, summed over length-sorted chunks.
 
     Cancellation is checked between chunks too, so a stop request on a large support set is
     honoured within one chunk's time rather than one whole step's.
     """
-    if create_graph or len(support) <= chunk_size:
-        loss = task_loss(model, params, support)
-        return loss, torch.autograd.grad(
+    total_loss, total_grads = 0.0, None
+    for _, chunk in support.chunks(chunk_size):
+        check_cancel(should_stop)
+        logits = head_logits(
+            functional_call(model, encoder_params(params), args=(), kwargs=chunk.inputs), params
+        )
+        loss = F.cross_entropy(logits, chunk.labels) * (len(chunk) / len(support))
+        grads = torch.autograd.grad(
             loss, list(params.values()), create_graph=create_graph, materialize_grads=True
         )
-    total_loss, total_grads = 0.0, None
-    for start in range(0, len(support), chunk_size):
-        check_cancel(should_stop)
-        chunk = support.slice(start, start + chunk_size)
-        loss = task_loss(model, params, chunk) * (len(chunk) / len(support))
-        grads = torch.autograd.grad(loss, list(params.values()), materialize_grads=True)
         total_grads = grads if total_grads is None else tuple(map(torch.add, total_grads, grads))
         total_loss += loss.detach()
     return torch.as_tensor(total_loss), total_grads
@@ -223,12 +245,7 @@ def evaluate(
 ) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of the adapted model on `batch`."""
     with torch.no_grad():
-        logits = torch.cat(
-            [
-                task_logits(model, params, batch.slice(start, start + chunk_size).inputs)
-                for start in range(0, len(batch), chunk_size)
-            ]
-        )
+        logits = task_logits(model, params, batch, chunk_size)
     loss = F.cross_entropy(logits, batch.labels).item()
     return loss, (logits.argmax(-1) == batch.labels).float().mean().item()
 

@@ -45,7 +45,8 @@ def user_cache_dir() -> Path:
 
 
 def shipped_meta_root() -> Path:
-    return Path(str(resources.files("resources"))) / "meta"
+    # `/` first: in a frozen bundle `files()` is a MultiplexedPath, whose str() is no path.
+    return Path(str(resources.files("resources") / "meta"))
 
 
 def user_meta_root() -> Path:

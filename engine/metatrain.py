@@ -22,12 +22,11 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 from safetensors.torch import load_file, save_file
-from torch.func import functional_call
 from torch.nn import functional as F
 
 from engine.adapters import AdaptedEncoder, AdapterConfig
 from engine.backbone import Backbone, encode_texts
-from engine.finetune import Batch, Order, Params, inner_loop, task_logits
+from engine.finetune import Batch, Order, inner_loop, pooled_features, task_logits
 from engine.formats import (
     DEFAULT_STEPS,
     MetaCheckpoint,
@@ -142,7 +141,7 @@ def episode_loss(
     """Query loss and accuracy of the model adapted on the support set."""
     num_classes = int(support.labels.max()) + 1
     with torch.set_grad_enabled(order is not Order.NONE):
-        features = task_features(meta.model, meta.phi0, support)
+        features = pooled_features(meta.model, meta.phi0, support)
         head = prototype_head(features, support.labels, num_classes, meta.log_scale.exp())
     params = {**meta.phi0, **head}
     if order is Order.NONE:
@@ -150,14 +149,10 @@ def episode_loss(
     step_sizes = {n: p.exp() for n, p in meta.log_alpha.items()}
     adapted = inner_loop(meta.model, params, support, steps, step_sizes, order=order)
     with torch.set_grad_enabled(order is not Order.NONE):
-        logits = task_logits(meta.model, adapted, query.inputs)
+        logits = task_logits(meta.model, adapted, query)
         loss = F.cross_entropy(logits, query.labels)
     accuracy = (logits.argmax(-1) == query.labels).float().mean().item()
     return loss, accuracy
-
-
-def task_features(model: AdaptedEncoder, phi: Params, batch: Batch) -> torch.Tensor:
-    return functional_call(model, phi, args=(), kwargs=batch.inputs)
 
 
 def meta_gradients(

@@ -72,3 +72,81 @@ def test_errors_exit_2_with_a_message(tmp_path, capsys):
     assert "corrupt or truncated" in capsys.readouterr().err
     assert main(["predict", str(tmp_path / "absent.safetensors"), "x"]) == EXIT_USER_ERROR
     assert "No classifier file" in capsys.readouterr().err
+
+
+def test_data_is_checked_before_the_model_loads(tmp_path, capsys, monkeypatch):
+    def no_model(*args, **kwargs):
+        raise AssertionError("the backbone was loaded before the data was checked")
+
+    monkeypatch.setattr("engine.backbone.load_backbone", no_model)
+    table = tmp_path / "t.csv"
+    table.write_text("text,label\nhello there,a\ngood morning,\nnice day,a\n,b\n")
+    assert main(["train", str(table), "-o", str(tmp_path / "x.safetensors")]) == EXIT_USER_ERROR
+    err = capsys.readouterr().err
+    assert "skipping 1 row(s) with an empty 'text' cell (rows 5)" in err
+    assert "skipping 1 row(s) with an empty 'label' cell (rows 3)" in err
+    assert "Only one class ('a') has examples" in err  # never a class named ""
+
+
+def test_repeated_rows_are_reported(tmp_path, capsys, monkeypatch):
+    class ModelLoading(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise ModelLoading
+
+    monkeypatch.setattr("engine.backbone.load_backbone", stop)
+    rows = [f"{text},{label}" for label, texts in TOPICS.items() for text in texts[:2]] * 3
+    (tmp_path / "t.csv").write_text("text,label\n" + "\n".join(rows) + "\n")
+    with pytest.raises(ModelLoading):
+        main(["train", str(tmp_path / "t.csv"), "-o", str(tmp_path / "x.safetensors")])
+    err = capsys.readouterr().err
+    assert "note: 6 text(s) occur more than once (18 examples in all" in err
+    assert "at rows [2, 8, 14])" in err  # the file's own row numbers, header as row 1
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 64 KiB tmpfs (as root, like CI), else a plain folder the test cannot fill."""
+    import subprocess
+
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)])
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    yield folder
+    subprocess.run(["umount", str(folder)], check=True)
+
+
+def read_only(folder):
+    import subprocess
+
+    subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+
+
+def test_a_read_only_folder_is_a_message_and_keeps_the_old_file(trained_file, small_disk, capsys):
+    table = small_disk.parent / "in.csv"
+    table.write_text("text\nThe striker scored\n")
+    (small_disk / "out.csv").write_text("previous results\n")
+    read_only(small_disk)
+    code = main(["classify-csv", str(trained_file), str(table), "-o", str(small_disk / "out.csv")])
+    assert code == EXIT_USER_ERROR
+    err = capsys.readouterr().err
+    assert "Read-only file system (choose a folder you can write to); nothing was changed" in err
+    assert (small_disk / "out.csv").read_text() == "previous results\n"
+    assert sorted(p.name for p in small_disk.iterdir()) == ["out.csv"]  # no temp file left
+
+
+def test_a_full_disk_is_a_message_and_keeps_the_old_file(trained_file, small_disk, capsys):
+    table = small_disk.parent / "in.csv"
+    table.write_text("text\n" + "The striker scored a late goal in the final\n" * 1500)
+    (small_disk / "out.csv").write_text("previous results\n")
+    output = str(small_disk / "out.csv")  # 1,500 rows of output need about 120 KiB
+    code = main(
+        ["classify-csv", str(trained_file), str(table), "-o", output, "--chunk-rows", "500"]
+    )
+    assert code == EXIT_USER_ERROR
+    assert "free some disk space or choose another disk" in capsys.readouterr().err
+    assert (small_disk / "out.csv").read_text() == "previous results\n"
+    assert sorted(p.name for p in small_disk.iterdir()) == ["out.csv"]

@@ -8,7 +8,7 @@ from conftest import make_tiny_backbone
 
 from engine.adapters import AdaptedEncoder, AdapterConfig
 from engine.backbone import encode_texts
-from engine.finetune import Batch, Order, inner_loop, task_loss
+from engine.finetune import Batch, Order, evaluate, inner_loop
 from engine.formats import initial_meta_checkpoint
 from engine.head import prototype_head
 from engine.metatrain import MetaParameters, episode_loss
@@ -67,7 +67,7 @@ def test_fine_tuning_moves_only_phi_and_head(tiny_backbone):
     assert all(t.grad_fn is None for t in fitted.values())  # use time: nothing to differentiate
     moved = {n for n in params if not torch.equal(params[n], fitted[n])}
     assert moved == set(params)  # every adapter tensor and the head took steps
-    assert task_loss(model, fitted, support) < task_loss(model, params, support)
+    assert evaluate(model, fitted, support, 32)[0] < evaluate(model, params, support, 32)[0]
 
 
 @pytest.mark.parametrize("order", [Order.SECOND, Order.FIRST])
@@ -145,6 +145,34 @@ def test_chunked_gradients_equal_one_batch(tiny_backbone):
     assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(whole[1], chunked[1]))
 
 
+def test_length_sorted_trimmed_chunks_give_the_full_batch_gradients(tiny_backbone):
+    """One long text among short ones: every chunk is cut to its own longest row, yet the
+    loss and gradients are those of the whole batch padded to the longest text."""
+    from torch.func import functional_call
+    from torch.nn import functional as F
+
+    from engine.finetune import encoder_params, pooled_features, support_gradients
+    from engine.head import head_logits
+
+    checkpoint, model, _, params = use_time_setup(tiny_backbone)
+    texts = SUPPORT + [" ".join(["a long sentence about the harbour"] * 12)] + QUERY
+    mixed = Batch(
+        encode_texts(tiny_backbone, texts, max_length=64), torch.tensor([0, 0, 1, 1, 0, 0, 1])
+    )
+    widths = [chunk.inputs["input_ids"].shape[1] for _, chunk in mixed.chunks(3)]
+    assert widths[0] < widths[-1] == mixed.inputs["input_ids"].shape[1]  # short chunks are cut
+    features = functional_call(model, encoder_params(params), args=(), kwargs=mixed.inputs)
+    loss = F.cross_entropy(head_logits(features, params), mixed.labels)
+    expected = torch.autograd.grad(loss, list(params.values()), materialize_grads=True)
+    got_loss, got = support_gradients(model, params, mixed, create_graph=False, chunk_size=3)
+    assert torch.allclose(got_loss, loss.detach(), atol=1e-6)
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(expected, got))
+    with torch.no_grad():  # and the features come back in the batch's own order
+        assert torch.allclose(
+            pooled_features(model, encoder_params(params), mixed, 3), features, atol=1e-6
+        )
+
+
 def test_cancel_is_checked_between_chunks_of_one_step(tiny_backbone):
     checkpoint, model, support, params = use_time_setup(tiny_backbone)
     checks, steps_seen = [], []
@@ -207,9 +235,9 @@ def test_fit_lowest_loss_undoes_a_step_that_overshoots(tiny_backbone, step_scale
     events = []
     fitted, steps = fit_lowest_loss(model, params, support, 8, step_sizes, progress=events.append)
     plain = inner_loop(model, params, support, 8, step_sizes)
-    losses = [e.metrics["loss"] for e in events] + [task_loss(model, plain, support).item()]
+    losses = [e.metrics["loss"] for e in events] + [evaluate(model, plain, support, 32)[0]]
     assert steps == min(range(9), key=losses.__getitem__)
-    assert task_loss(model, fitted, support).item() == pytest.approx(min(losses), rel=1e-5)
+    assert evaluate(model, fitted, support, 32)[0] == pytest.approx(min(losses), rel=1e-5)
     assert all(t.grad_fn is None for t in fitted.values())
     if step_scale == 1.0:
         assert steps == 8 and all(torch.equal(fitted[n], plain[n]) for n in plain)
