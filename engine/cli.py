@@ -243,6 +243,7 @@ def parse_numbers(text: str) -> list[int]:
 def cmd_bench(args) -> int:
     from engine.backbone import load_backbone
     from engine.bench.fewshot import BenchSettings, render, run_bench
+    from engine.bench.suite import load_suites
     from engine.formats import load_meta_checkpoint
 
     chosen = {
@@ -254,13 +255,12 @@ def cmd_bench(args) -> int:
         "max_length": args.max_length,
         "seed": args.seed,
     }
+    suites = [Path(suite) for suite in args.suite]
     if args.quick:
-        settings = BenchSettings.quick(Path(args.suite), **chosen)
-        settings.tasks = (
-            settings.tasks or sorted(p.name for p in Path(args.suite).iterdir() if p.is_dir())[:2]
-        )
+        settings = BenchSettings.quick(suites, **chosen)
+        settings.tasks = settings.tasks or [task.name for task in load_suites(suites)][:2]
     else:
-        settings = BenchSettings(Path(args.suite), **chosen)
+        settings = BenchSettings(suites, **chosen)
     use_threads(args.threads)
     backbone = load_backbone(args.backbone, device=args.device)
     metas = {
@@ -449,7 +449,12 @@ def build_parser() -> argparse.ArgumentParser:
     meta.set_defaults(run=cmd_metatrain)
 
     bench = commands.add_parser("bench", help="compare few-shot methods on a benchmark suite")
-    bench.add_argument("--suite", required=True, help="folder of task folders")
+    bench.add_argument(
+        "--suite",
+        required=True,
+        action="append",
+        help="folder of task folders; repeat for several suites in one run",
+    )
     bench.add_argument("--tasks", help="comma-separated task names (default: all)")
     bench.add_argument("--k", help="shots per class, e.g. 4,8,16")
     bench.add_argument("--splits", help="split ids, e.g. 0-9")

@@ -12,12 +12,13 @@ from engine.bench.fewshot import (
     accuracy_table,
     build_methods,
     cost_table,
+    family_table,
     merge_reports,
     paired_table,
     render,
     run_bench,
 )
-from engine.bench.suite import load_suite
+from engine.bench.suite import load_suite, load_suites
 from engine.formats import initial_meta_checkpoint
 
 SINGLE = {
@@ -102,6 +103,25 @@ def test_loader_matches_files_by_pattern(suite):
     assert all(isinstance(t, tuple) for t in pairs.texts) and set(pairs.labels) == set(PAIRS)
     with pytest.raises(ValueError, match="has no train file for split 5, k=2"):
         tasks["movies"].train(5, 2)
+
+
+def test_several_suites_run_in_one_bench(suite, tmp_path, backbone):
+    import shutil
+
+    second = tmp_path / "second-suite"
+    shutil.copytree(suite / "movies", second / "reviews")
+    for path in (second / "reviews").iterdir():
+        path.rename(path.with_name(path.name.replace("movies", "reviews")))
+    cheap = {"methods": ["prototype"], "shots": [2], "splits": [0], "max_length": 24}
+    report = run_bench(backbone, BenchSettings([suite, second], **cheap), {})
+    assert {r["task"] for r in report["runs"]} == {"movies", "conll", "reviews"}
+    assert report["settings"]["suites"] == [str(suite.resolve()), str(second.resolve())]
+    assert {t.name for t in load_suites([suite, second], ["reviews", "conll"])} == {
+        "reviews",
+        "conll",
+    }
+    with pytest.raises(ValueError, match="Task `conll` is in two suites"):
+        load_suites([suite, suite], None)
 
 
 def test_missing_eval_and_unknown_names_are_explained(suite, tmp_path, backbone):
@@ -218,6 +238,33 @@ def test_the_paired_table_compares_methods_split_by_split():
         "1/2",
     ]
     assert paired_table({"runs": runs[:5]}) == ""  # nothing to compare against
+
+
+def test_the_family_table_compares_each_task_with_the_probe_and_the_best_peer():
+    def run(method, split, task, accuracy):
+        return {"method": method, "k": 4, "split": split, "task": task, "accuracy": accuracy}
+
+    accuracies = {  # (ours, linear probe, setfit) on splits 0 and 1
+        "mr": [(0.80, 0.70, 0.75), (0.90, 0.70, 0.85)],  # sentiment: ahead of both
+        "sst5": [(0.40, 0.30, 0.30), (0.40, 0.30, 0.30)],  # sentiment
+        "stackoverflow": [(0.50, 0.60, 0.70), (0.50, 0.56, 0.70)],  # topic: below the probe
+        "sms_spam": [(0.90, 0.905, 0.80), (0.90, 0.905, 0.80)],  # spam: behind by 0.5 only
+    }
+    runs = [
+        run(method, split, task, accuracy)
+        for task, by_split in accuracies.items()
+        for split, values in enumerate(by_split)
+        for method, accuracy in zip(("meta-adapter", "linear-probe", "setfit"), values)
+    ]
+    table = family_table({"runs": runs})
+    rows = {line.split("|")[2].strip(): line for line in table.splitlines() if line.count("|") == 7}
+    cells = [c.strip() for c in rows["stackoverflow"].strip("|").split("|")]
+    assert cells == ["topic", "stackoverflow", "-8.00 ± 2.00", "setfit", "-20.00 ± 0.00",
+                     "2 **below the probe**"]  # fmt: skip
+    assert rows["mr"].split("|")[3:6] == [" +15.00 ± 5.00 ", " setfit ", " +5.00 ± 0.00 "]
+    assert "below the probe" not in rows["sms_spam"]  # within the 1-point limit
+    assert "| sentiment | 2 | +12.50 | +7.50 |" in table  # family means over its tasks
+    assert family_table({"runs": [r for r in runs if r["method"] != "linear-probe"]}) == ""
 
 
 def test_timings_from_another_device_get_their_own_cost_row(suite, backbone):

@@ -24,7 +24,8 @@ from engine.bench.methods import (
     PrototypeMethod,
     SetFitMethod,
 )
-from engine.bench.suite import load_suite, read_examples
+from engine.bench.suite import load_suites, read_examples
+from engine.families import family_of
 from engine.files import atomic_write_text
 from engine.formats import MetaCheckpoint
 from engine.progress import ProgressCallback, ProgressEvent
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class BenchSettings:
-    suite: Path
+    suites: list[Path]  # one or more suite folders (a single Path is taken as one)
     tasks: list[str] | None = None
     shots: list[int] = field(default_factory=lambda: [4, 8, 16])
     splits: list[int] = field(default_factory=lambda: list(range(10)))
@@ -45,10 +46,15 @@ class BenchSettings:
     max_length: int = 128
     seed: int = 0
 
+    def __post_init__(self):
+        if isinstance(self.suites, (str, Path)):
+            self.suites = [self.suites]
+        self.suites = [Path(suite) for suite in self.suites]
+
     @classmethod
-    def quick(cls, suite: Path, **changes) -> BenchSettings:
+    def quick(cls, suites: list[Path], **changes) -> BenchSettings:
         """Two tasks, two splits, k=4: a smoke run of a few minutes."""
-        return cls(suite, **{"splits": [0, 1], "shots": [4], "max_eval": 200, **changes})
+        return cls(suites, **{"splits": [0, 1], "shots": [4], "max_eval": 200, **changes})
 
 
 @dataclass
@@ -105,7 +111,8 @@ def build_methods(
 
 
 RUN_KEY = ("task", "method", "k", "split")
-COMPARABLE = ("suite", "max_eval", "max_length", "seed")  # settings every merged run must share
+# Settings every merged run must share. Suites may differ: runs are told apart by task name.
+COMPARABLE = ("max_eval", "max_length", "seed")
 
 
 def run_bench(
@@ -121,12 +128,12 @@ def run_bench(
     With `report_path`, the report is rewritten after every run and the runs already in it are
     kept, so a long benchmark that was stopped continues where it was.
     """
-    tasks = load_suite(settings.suite, settings.tasks)
+    tasks = load_suites(settings.suites, settings.tasks)
     methods, skipped = build_methods(settings.methods, backbone, settings, metas)
     for name, reason in skipped.items():
         log.warning("Skipping %s: %s", name, reason)
     report = {
-        "settings": {**asdict(settings), "suite": str(settings.suite.resolve())},
+        "settings": {**asdict(settings), "suites": [str(s.resolve()) for s in settings.suites]},
         "environment": environment(settings.seed, backbone.device),
         "backbone": {"name": backbone.name, "fingerprint": backbone.fingerprint},
         "meta_checkpoints": {
@@ -325,6 +332,75 @@ def paired_table(report: dict, reference: str = "meta-adapter") -> str:
     )
 
 
+PROBE = "linear-probe"
+PEERS = ("linear-probe", "setfit", "adapter")  # what a user would pick instead
+BELOW_PROBE_LIMIT = 1.0  # accuracy points: a task further below the probe than this is flagged
+
+
+def family_table(report: dict, reference: str = "meta-adapter") -> str:
+    """Markdown, per k: each task and each family (engine/families.py), `reference` minus the
+    linear probe and minus the best peer on that task, paired by split; tasks more than
+    BELOW_PROBE_LIMIT points below the probe are flagged."""
+    accuracy = {
+        (r["method"], r["k"], r["split"], r["task"]): 100 * r["accuracy"] for r in report["runs"]
+    }
+    lines = []
+    for k in sorted({r["k"] for r in report["runs"]}):
+        rows, by_family = [], defaultdict(lambda: ([], []))
+        tasks = dict.fromkeys(r["task"] for r in report["runs"] if r["k"] == k)
+        for task in sorted(tasks, key=lambda t: (family_of(t), t)):
+            probe = paired_difference(accuracy, reference, PROBE, k, task)
+            peers = {peer: paired_difference(accuracy, reference, peer, k, task) for peer in PEERS}
+            peers = {peer: lead for peer, lead in peers.items() if lead is not None}
+            if probe is None or not peers:
+                continue
+            best = min(peers, key=lambda peer: peers[peer][0])  # the smallest lead: best peer
+            flag = " **below the probe**" if probe[0] < -BELOW_PROBE_LIMIT else ""
+            rows.append(
+                f"| {family_of(task)} | {task} | {probe[0]:+.2f} ± {probe[1]:.2f} | "
+                f"{best} | {peers[best][0]:+.2f} ± {peers[best][1]:.2f} | {probe[2]}{flag} |"
+            )
+            by_family[family_of(task)][0].append(probe[0])
+            by_family[family_of(task)][1].append(peers[best][0])
+        if not rows:
+            continue
+        lines += [
+            f"**k = {k}**: {reference} minus the linear probe and minus the best peer of "
+            f"{', '.join(PEERS)} on each task (accuracy points, mean ± standard error over "
+            "the splits both ran)",
+            "",
+            "| family | task | vs linear probe | best peer | vs best peer | splits |",
+            "|---|---|---|---|---|---|",
+            *rows,
+            "",
+            "| family | tasks | vs linear probe | vs best peer |",
+            "|---|---|---|---|",
+            *(
+                f"| {family} | {len(probe)} | {statistics.mean(probe):+.2f} | "
+                f"{statistics.mean(peer):+.2f} |"
+                for family, (probe, peer) in sorted(by_family.items())
+            ),
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def paired_difference(
+    accuracy: dict, reference: str, other: str, k: int, task: str
+) -> tuple[float, float, int] | None:
+    """(mean, standard error, splits) of `reference` minus `other` on one task, by split."""
+    splits = {split for (m, kk, split, t) in accuracy if (m, kk, t) == (reference, k, task)}
+    differences = [
+        accuracy[(reference, k, split, task)] - accuracy[(other, k, split, task)]
+        for split in sorted(splits)
+        if (other, k, split, task) in accuracy
+    ]
+    if not differences:
+        return None
+    error = statistics.stdev(differences) / len(differences) ** 0.5 if len(differences) > 1 else 0
+    return statistics.mean(differences), error, len(differences)
+
+
 def cost_table(report: dict) -> str:
     runs = report["runs"]
     lines = [
@@ -347,7 +423,8 @@ def cost_table(report: dict) -> str:
 def render(report: dict) -> str:
     skipped = "".join(f"\nSkipped {n}: {why}" for n, why in report["skipped"].items())
     return (
-        f"{accuracy_table(report)}\n{paired_table(report)}\n{cost_table(report)}\n\n"
+        f"{accuracy_table(report)}\n{paired_table(report)}\n{family_table(report)}\n"
+        f"{cost_table(report)}\n\n"
         f"{describe(report['environment'])}"
         f" | wall {report['wall_seconds']} s{skipped}\n"
     )

@@ -87,3 +87,23 @@ def load_suite(folder: str | Path, tasks: list[str] | None = None) -> list[Bench
     if not found:
         raise ValueError(f"`{folder}` holds no task folders with *_train_<split>_<k>.json files.")
     return list(found.values())
+
+
+def load_suites(folders: list[Path], tasks: list[str] | None = None) -> list[BenchTask]:
+    """The tasks of several suites together (all, or those named, from whichever suite)."""
+    found: dict[str, BenchTask] = {}
+    for folder in folders:
+        for task in load_suite(folder):
+            if task.name in found:
+                first = found[task.name].eval_path.parent.parent
+                raise ValueError(
+                    f"Task `{task.name}` is in two suites ({first} and {folder}): reports tell "
+                    "tasks apart by name only."
+                )
+            found[task.name] = task
+    if not tasks:
+        return list(found.values())
+    unknown = sorted(set(tasks) - set(found))
+    if unknown:
+        raise ValueError(f"Unknown task(s) {unknown}; available: {sorted(found)}.")
+    return [found[name] for name in tasks]
