@@ -55,7 +55,10 @@ def install_fatal_handler(program: str) -> None:
             if message not in NOISE:
                 sys.stderr.write(message + "\n")
             return
-        sys.stderr.write(f"{program}: cannot open a window.\n{diagnose(seen)}\n")
+        if any("platform plugin" in text for text in seen):
+            sys.stderr.write(f"{program}: cannot open a window.\n{diagnose(seen)}\n")
+        else:  # some other fatal Qt error: say it plainly, still without a core dump
+            sys.stderr.write(f"{program}: Qt stopped with an error: {message}\n")
         sys.stderr.flush()
         os._exit(EXIT_NO_WINDOW_SYSTEM)  # before Qt's abort(): no core dump
 
