@@ -140,7 +140,9 @@ def load_meta_checkpoint(folder: str | Path, *, backbone: Backbone | None = None
         config = json.loads(config_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise FormatError(f"`{config_path}` is not valid JSON ({error}).") from error
-    _check_version(config.get("format_version"), config_path)
+    if isinstance(config, dict):
+        _check_version(config.get("format_version"), config_path)
+    check_fields(config, META_CONFIG_FIELDS, f"`{config_path}`", META_CONFIG_OPTIONAL)
     tensors = _read_safetensors(weights_path)
     groups: dict[str, Params] = {"omega": {}, "phi0": {}, "log_alpha": {}}
     for name, tensor in tensors.items():
@@ -215,18 +217,26 @@ def read_classifier_file(path: str | Path) -> ClassifierFile:
             f"`{path}` is a safetensors file but not a Fewshot Studio classifier (no "
             f"{CLASSIFIER_METADATA_KEY!r} metadata). Was it a meta checkpoint or a model's weights?"
         )
-    description = json.loads(metadata[CLASSIFIER_METADATA_KEY])
-    _check_version(description.get("format_version"), path)
-    known = {f.name for f in dataclasses.fields(ClassifierFile)}
-    content = ClassifierFile(
-        tensors=tensors, **{k: v for k, v in description.items() if k in known}
-    )
-    weight = tensors.get(HEAD_WEIGHT)
-    if weight is None or weight.shape[0] != len(content.labels):
+    try:
+        description = json.loads(metadata[CLASSIFIER_METADATA_KEY])
+    except json.JSONDecodeError as error:
+        raise FormatError(f"`{path}`: its description is not valid JSON ({error}).") from error
+    if isinstance(description, dict):
+        _check_version(description.get("format_version"), path)
+    where = f"`{path}` (classifier description)"
+    check_fields(description, CLASSIFIER_FIELDS, where, CLASSIFIER_OPTIONAL)
+    content = ClassifierFile(tensors=tensors, **description)
+    weight, bias = tensors.get(HEAD_WEIGHT), tensors.get(HEAD_BIAS)
+    if weight is None or weight.ndim != 2 or weight.shape[0] != len(content.labels):
         raise FormatError(
-            f"`{path}` is inconsistent: {len(content.labels)} labels but a head for "
-            f"{None if weight is None else weight.shape[0]} classes."
+            f"`{path}` is inconsistent: {len(content.labels)} labels but a head of shape "
+            f"{None if weight is None else tuple(weight.shape)}."
         )
+    if bias is None or tuple(bias.shape) != (len(content.labels),):
+        raise FormatError(f"`{path}` is inconsistent: the head's bias does not fit its labels.")
+    not_float = sorted(n for n, t in tensors.items() if t.dtype != torch.float32)
+    if not_float:
+        raise FormatError(f"`{path}`: tensor(s) {not_float[:3]} are not float32.")
     return content
 
 
@@ -248,6 +258,57 @@ def check_compatible(
         )
 
 
+# Field -> (JSON type, check of the value or None, what a valid value is), per file.
+CLASSIFIER_FIELDS = {
+    "labels": (list, lambda v: len(v) >= 2 and all(isinstance(x, str) for x in v)
+               and len(set(v)) == len(v), "a list of at least two distinct class names"),
+    "backbone": (str, None, "the backbone's name"),
+    "backbone_fingerprint": (str, None, "a fingerprint string"),
+    "meta_name": (str, None, "the meta checkpoint's name"),
+    "meta_fingerprint": (str, None, "a fingerprint string"),
+    "meta_trained": (bool, None, "true or false"),
+    "pooling": (str, lambda v: v in ("mean", "cls"), '"mean" or "cls"'),
+    "max_length": (int, lambda v: 8 <= v <= 8192, "a whole number of tokens from 8 to 8192"),
+    "adapter_config": (dict, None, "an object of adapter widths"),
+    "training": (dict, None, "an object describing the training run"),
+    "created": (str, None, "a date and time"),
+    "format_version": (int, lambda v: v >= 1, "a whole number, 1 or more"),
+}  # fmt: skip
+META_CONFIG_FIELDS = {
+    "format_version": CLASSIFIER_FIELDS["format_version"],
+    "name": (str, None, "the checkpoint's name"),
+    "adapter_config": (dict, None, "an object of adapter widths"),
+    "steps": (int, lambda v: 1 <= v <= 1000, "a whole number of inner steps from 1 to 1000"),
+    "backbone": (str, None, "the backbone's name"),
+    "backbone_fingerprint": (str, None, "a fingerprint string"),
+    "fingerprint": (str, None, "a fingerprint string"),
+    "training": (dict, None, "an object describing the training run"),
+}
+CLASSIFIER_OPTIONAL = frozenset({"created"})
+META_CONFIG_OPTIONAL = frozenset({"fingerprint", "training", "name"})
+
+
+def check_fields(data: object, fields: dict, where: str, optional: frozenset = frozenset()) -> dict:
+    """`data` as a dict whose every field has the type and range `fields` says (those in
+    `optional` may be absent), else a FormatError naming `where`, the field and what was
+    expected."""
+    if not isinstance(data, dict):
+        raise FormatError(f"{where}: expected a JSON object of fields, got {type(data).__name__}.")
+    extra = sorted(set(data) - set(fields))
+    if extra:
+        raise FormatError(f"{where}: unknown field(s) {extra}; it was not written by this version.")
+    for name, (kind, valid, expected) in fields.items():
+        if name not in data:
+            if name in optional:
+                continue
+            raise FormatError(f"{where}: the field `{name}` is missing (expected {expected}).")
+        value = data[name]
+        wrong_type = not isinstance(value, kind) or (kind is int and isinstance(value, bool))
+        if wrong_type or (valid is not None and not valid(value)):
+            raise FormatError(f"{where}: the field `{name}` is {value!r}; expected {expected}.")
+    return data
+
+
 def _read_safetensors(path: Path) -> Params:
     try:
         return load_tensors_bytes(path.read_bytes())
@@ -261,7 +322,7 @@ def _read_safetensors(path: Path) -> Params:
 def _check_version(version, path: Path) -> None:
     if version is None:
         raise FormatError(f"`{path}` has no format version: it was not written by Fewshot Studio.")
-    if int(version) > FORMAT_VERSION:
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
         raise FormatError(
             f"`{path}` uses format version {version}, newer than this program's "
             f"{FORMAT_VERSION}: update Fewshot Studio to read it."

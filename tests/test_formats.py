@@ -97,3 +97,59 @@ def test_saving_is_atomic_and_leaves_no_temp_files(fitted_classifier, tmp_path):
     fitted_classifier.save(target)
     assert read_classifier_file(target).labels == fitted_classifier.labels
     assert [p.name for p in tmp_path.iterdir()] == ["c.safetensors"]
+
+
+def file_parts(path):
+    from safetensors import safe_open
+
+    with safe_open(path, framework="pt") as handle:
+        description = json.loads(handle.metadata()["fewshot_classifier"])
+        return description, {k: handle.get_tensor(k) for k in handle.keys()}
+
+
+def rewrite(tensors, description, path):
+    save_file(tensors, path, metadata={"fewshot_classifier": json.dumps(description)})
+    return path
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.pop("labels"), r"the field `labels` is missing \(expected a list of at least"),
+        (
+            lambda d: d.update(max_length="128"),
+            r"the field `max_length` is '128'; expected a whole",
+        ),
+        (lambda d: d.pop("training"), r"the field `training` is missing"),
+        (lambda d: d.update(max_length=3), r"the field `max_length` is 3; expected"),
+        (lambda d: d.update(labels=["a", "a", "b"]), r"`labels` is \['a', 'a', 'b'\]"),
+        (lambda d: d.update(pooling="max"), r"`pooling` is 'max'; expected \"mean\" or \"cls\""),
+        (lambda d: d.update(meta_trained="yes"), r"`meta_trained` is 'yes'; expected true"),
+        (lambda d: d.update(colour="blue"), r"unknown field\(s\) \['colour'\]"),
+    ],
+)
+def test_every_metadata_field_is_checked(saved, tmp_path, change, message):
+    description, tensors = file_parts(saved)
+    change(description)
+    with pytest.raises(FormatError, match=message):
+        read_classifier_file(rewrite(tensors, description, tmp_path / "changed.safetensors"))
+
+
+def test_tensors_must_fit_the_labels(saved, tmp_path):
+    description, tensors = file_parts(saved)
+    tensors["head.bias"] = torch.zeros(7)
+    with pytest.raises(FormatError, match="the head's bias does not fit its labels"):
+        read_classifier_file(rewrite(tensors, description, tmp_path / "bias.safetensors"))
+    description, tensors = file_parts(saved)
+    tensors = {n: t.double() for n, t in tensors.items()}
+    with pytest.raises(FormatError, match="are not float32"):
+        read_classifier_file(rewrite(tensors, description, tmp_path / "double.safetensors"))
+
+
+def test_a_meta_config_with_a_wrong_field_names_it(tiny_backbone, tmp_path):
+    folder = save_meta_checkpoint(initial_meta_checkpoint(tiny_backbone), tmp_path / "meta")
+    config = json.loads((folder / "config.json").read_text())
+    config["steps"] = "five"
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(FormatError, match=r"config.json`: the field `steps` is 'five'"):
+        load_meta_checkpoint(folder)
