@@ -57,9 +57,10 @@ def cmd_train(args) -> int:
     frame = read_table(args.examples, encoding=args.encoding)
     check_columns(frame, [args.text_col, args.label_col], args.examples)
     texts, labels = frame[args.text_col], frame[args.label_col]
-    usable = (texts.str.strip() != "") & (labels.str.strip() != "")
-    for column, cells in ((args.text_col, texts), (args.label_col, labels)):
-        empty = [int(i) + 2 for i in frame.index[cells.str.strip() == ""]]  # header is row 1
+    blank = {column: frame[column].str.strip() == "" for column in (args.text_col, args.label_col)}
+    usable = ~blank[args.text_col] & ~blank[args.label_col]
+    for column, is_blank in blank.items():
+        empty = [int(i) + 2 for i in frame.index[is_blank]]  # header is row 1
         if empty:
             print(
                 f"fewshot train: skipping {len(empty)} row(s) with an empty {column!r} cell "
