@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import platformdirs
@@ -29,6 +30,19 @@ def data_dir() -> Path:
 
 def autosave_path() -> Path:
     return data_dir() / "autosave.fewshot.json"
+
+
+@dataclass
+class MetaTrainChoices:
+    """What the meta-training dialog was last set to: a long run is often started again."""
+
+    tasks: list[str] = field(default_factory=list)
+    unlabeled: str = ""
+    steps: int = 500
+    device: str = ""  # "": the first device offered
+    lam: float = 0.5
+    name: str = "my-meta-adapters"
+    extra: str = ""
 
 
 class AppSettings:
@@ -82,6 +96,33 @@ class AppSettings:
     @last_folder.setter
     def last_folder(self, value: str) -> None:
         self._settings.setValue("app/last_folder", value)
+
+    @property
+    def metatrain_choices(self) -> MetaTrainChoices:
+        """The last choices; the defaults where none were saved or the file was mangled."""
+        default = MetaTrainChoices()
+
+        def read(name: str):
+            return self._settings.value(f"metatrain/{name}", getattr(default, name))
+
+        tasks = read("tasks")  # an ini file gives one item back as a string, none as None
+        try:
+            return MetaTrainChoices(
+                tasks=[tasks] if isinstance(tasks, str) else [str(t) for t in tasks or []],
+                unlabeled=str(read("unlabeled")),
+                steps=int(read("steps")),
+                device=str(read("device")),
+                lam=float(read("lam")),
+                name=str(read("name")),
+                extra=str(read("extra")),
+            )
+        except (TypeError, ValueError):
+            return default
+
+    @metatrain_choices.setter
+    def metatrain_choices(self, choices: MetaTrainChoices) -> None:
+        for name, value in asdict(choices).items():
+            self._settings.setValue(f"metatrain/{name}", value)
 
     def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
         return self._settings.value("window/geometry"), self._settings.value("window/state")

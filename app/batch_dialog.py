@@ -27,14 +27,19 @@ from app.column_guess import guess_text_column
 from app.job_runner import JobRunner
 from app.message_banner import MessageBanner, MessageKind
 from app.model_host import ModelHost
+from app.table_format_row import TableFormatRow
 from app.table_preview_model import TablePreviewModel, fit_columns
 from app.worker import Worker
+from engine.tables import TableError, TableFormat, detect_format, read_table
 
 BATCH_JOB = "batch"
 PREVIEW_ROWS = 20
 
 
-def batch_job(classifier, input_path: Path, output_path: Path, text_column: str):
+def batch_job(
+    classifier, input_path: Path, output_path: Path, text_column: str, table_format: TableFormat
+):
+
     def job(progress, should_stop):
         from engine.batch import classify_csv
 
@@ -43,6 +48,7 @@ def batch_job(classifier, input_path: Path, output_path: Path, text_column: str)
             output_path,
             text_column=text_column,
             predictor=classifier,
+            table_format=table_format,
             progress=progress,
             should_stop=should_stop,
         )
@@ -88,6 +94,9 @@ class BatchDialog(QDialog):
         self.input_edit.setPlaceholderText("Choose a CSV, TSV or Excel file…")
         self.input_edit.setAccessibleName("File to classify")
         input_row = path_row(self.input_edit, "Choose the file to classify", self._choose_input)
+        self.format_row = TableFormatRow()
+        self.format_row.setEnabled(False)  # until a file is chosen
+        self.format_row.changed.connect(self._reread)
         self.column_combo = QComboBox()
         self.column_combo.setAccessibleName("Text column")
         self.column_combo.setToolTip("The column holding the texts to classify")
@@ -100,6 +109,7 @@ class BatchDialog(QDialog):
         output_row = path_row(self.output_edit, "Choose the output file", self._choose_output)
         form = QFormLayout()
         form.addRow("File:", input_row)
+        form.addRow("Read as:", self.format_row)
         form.addRow("Text column:", self.column_combo)
         form.addRow("Write to:", output_row)
         self.preview_model = TablePreviewModel(self)
@@ -150,12 +160,36 @@ class BatchDialog(QDialog):
             self.set_input(path)
 
     def set_input(self, path: Path) -> bool:
-        """Read the first rows for the preview and columns; False (with a message) if unreadable."""
-        from engine.tables import TableError, read_table
-
+        """Detect how the file is written, read the first rows for the preview and columns;
+        False (with a message) if unreadable."""
         path = Path(path)
         try:
-            frame = read_table(path, nrows=PREVIEW_ROWS)
+            detected = detect_format(path)
+        except TableError as error:
+            self.banner.show_error(str(error))
+            return False
+        if not self._show_preview(path, detected):
+            return False
+        self._input = path
+        self._settings.last_folder = str(path.parent)
+        self.input_edit.setText(str(path))
+        self.format_row.set_detected(detected)
+        self.format_row.setEnabled(True)
+        self.output_edit.setText(str(default_output(path)))
+        self.open_folder_button.setVisible(False)
+        return True
+
+    @Slot()
+    def _reread(self) -> None:
+        """The user chose another sheet, delimiter or encoding: preview the file read so."""
+        if self._input is not None:
+            self._show_preview(self._input, self.format_row.table_format())
+
+    def _show_preview(self, path: Path, table_format: TableFormat) -> bool:
+        """Preview and text columns for `path` read as `table_format`; False with a message
+        (and the old preview kept) if it cannot be read so."""
+        try:
+            frame = read_table(path, table_format=table_format, nrows=PREVIEW_ROWS)
         except TableError as error:
             self.banner.show_error(str(error))
             return False
@@ -164,20 +198,17 @@ class BatchDialog(QDialog):
             self.banner.show_error(f"`{path.name}` has no columns: is it empty?")
             return False
         rows = frame.astype(str).values.tolist()
-        self._input = path
-        self._settings.last_folder = str(path.parent)
-        self.input_edit.setText(str(path))
         self.preview_model.set_table(columns, rows)
         fit_columns(self.preview)
+        chosen = self.column_combo.currentText()
         self.column_combo.blockSignals(True)
         self.column_combo.clear()
         self.column_combo.addItems(columns)
-        self.column_combo.setCurrentText(guess_text_column(columns, rows) or columns[0])
+        kept = chosen if chosen in columns else None
+        self.column_combo.setCurrentText(kept or guess_text_column(columns, rows) or columns[0])
         self.column_combo.blockSignals(False)
         self._highlight()
-        self.output_edit.setText(str(default_output(path)))
         self.banner.clear()
-        self.open_folder_button.setVisible(False)
         if not rows:
             self.banner.show_message(
                 f"`{path.name}` has a header but no rows.", MessageKind.WARNING
@@ -218,7 +249,11 @@ class BatchDialog(QDialog):
             return
         worker = Worker(
             batch_job(
-                classifier, self._input, Path(output).expanduser(), self.column_combo.currentText()
+                classifier,
+                self._input,
+                Path(output).expanduser(),
+                self.column_combo.currentText(),
+                self.format_row.table_format(),
             ),
             name=BATCH_JOB,
         )
@@ -229,7 +264,7 @@ class BatchDialog(QDialog):
         worker.finished.connect(self._finished)
         self.banner.clear()
         self.report = None
-        self.rate.setText("Starting…")
+        self.rate.setText("Reading the file…")
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
         self.start_button.setEnabled(False)
@@ -244,11 +279,14 @@ class BatchDialog(QDialog):
 
     @Slot(str, int, int, object)
     def _progressed(self, stage: str, done: int, total: int, metrics) -> None:
-        total = max(total, done)
-        self.progress.setRange(0, total)
+        """Reading: the stage in words; classifying: rows done of the total, and the speed."""
+        if "rows/s" not in metrics:
+            self.rate.setText(f"{stage}…")
+            return
+        self.progress.setRange(0, total)  # 0 to 0 (busy) while the total is unknown (XLSX)
         self.progress.setValue(done)
-        rate = metrics.get("rows/s", 0.0)
-        self.rate.setText(f"{done:,} of about {total:,} rows · {rate:,.0f} rows/s")
+        of_total = f" of {total:,}" if total else ""
+        self.rate.setText(f"Classifying: {done:,}{of_total} rows ({metrics['rows/s']:,.0f} rows/s)")
 
     @Slot(object)
     def _done(self, report) -> None:

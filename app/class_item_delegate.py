@@ -1,4 +1,8 @@
-"""Draws a class as its name in bold over its example count and hint, with a coloured mark."""
+"""Draws a class as its name in bold over its example count and hint, with a coloured mark.
+
+The hint wraps onto as many lines as the panel's width needs: it is advice, and advice cut
+off at "add 8 examples for a g..." helps nobody.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ class ClassItemDelegate(QStyledItemDelegate):
 
         name = str(index.data(Qt.ItemDataRole.EditRole))
         count = int(index.data(COUNT_ROLE) or 0)
-        detail = f"{count} example{'s' if count != 1 else ''} · {index.data(HINT_ROLE)}"
+        detail = details(index)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         group = QPalette.ColorGroup.Normal
         text_role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
@@ -53,12 +57,28 @@ class ClassItemDelegate(QStyledItemDelegate):
         painter.setPen(secondary)
         painter.setFont(small)
         painter.drawText(
-            QRect(rect.left(), rect.top() + line + 2, rect.width(), line),
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            QFontMetrics(small).elidedText(detail, Qt.TextElideMode.ElideRight, rect.width()),
+            QRect(rect.left(), rect.top() + line + 2, rect.width(), rect.height() - line - 2),
+            WRAP,
+            detail,
         )
         painter.restore()
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
-        line = QFontMetrics(option.font).height()
-        return QSize(160, 2 * line + 2 + 2 * PADDING + 2)
+        bold, small = QFont(option.font), QFont(option.font)
+        bold.setBold(True)
+        small.setPointSizeF(option.font.pointSizeF() * 0.9)
+        view = option.widget
+        width = view.viewport().width() if view is not None else 160
+        text_width = max(width - 3 * PADDING - MARK - PADDING, 40)
+        wrapped = QFontMetrics(small).boundingRect(
+            QRect(0, 0, text_width, 10_000), WRAP, details(index)
+        )
+        return QSize(160, QFontMetrics(bold).height() + 2 + wrapped.height() + 2 * PADDING + 2)
+
+
+WRAP = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap
+
+
+def details(index: QModelIndex) -> str:
+    count = int(index.data(COUNT_ROLE) or 0)
+    return f"{count} example{'s' if count != 1 else ''} · {index.data(HINT_ROLE)}"

@@ -17,6 +17,7 @@ from app import prompts
 from app.class_item_delegate import ClassItemDelegate
 from app.document import Document
 from app.message_banner import MessageBanner, MessageKind
+from engine.training_state import plural
 
 
 class ClassesPanel(QWidget):
@@ -38,6 +39,8 @@ class ClassesPanel(QWidget):
             | QAbstractItemView.EditTrigger.EditKeyPressed
         )
         self.view.setItemDelegate(ClassItemDelegate(self.view))
+        self.view.setResizeMode(QListView.ResizeMode.Adjust)  # hints re-wrap to the new width
+        self.view.setWordWrap(True)
         self.view.selectionModel().selectionChanged.connect(self.selection_changed)
         document.classes.rename_requested.connect(self._rename)
         document.classes.modelReset.connect(self.selection_changed)
@@ -135,7 +138,8 @@ class ClassesPanel(QWidget):
         stack.endMacro()
         listed = ", ".join(repr(n) for n in names)
         self._banner.show_message(
-            f"Deleted {listed} and {removed} example(s). Undo with Ctrl+Z.", MessageKind.INFO
+            f"Deleted {listed} and {plural(removed, 'example')}. Undo with Ctrl+Z.",
+            MessageKind.INFO,
         )
 
     @Slot()

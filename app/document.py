@@ -9,11 +9,14 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QUndoStack
 
 from app.class_list_model import ClassListModel
+from app.commands.edit_pool import AddPoolTextsCommand, RemovePoolTextsCommand
 from app.commands.insert_examples import InsertExamplesCommand
 from app.commands.relabel_examples import RelabelExamplesCommand
 from app.commands.remove_examples import RemoveExamplesCommand
 from app.commands.set_classes import SetClassesCommand
 from app.example_table_model import ExampleTableModel
+from app.pool_model import PoolModel
+from engine.training_state import ModelState, TrainedOn, model_state, plural, training_pairs
 
 if TYPE_CHECKING:  # imported lazily: the engine loads in the background after the window shows
     from engine.evaluation import QualityReport
@@ -27,6 +30,7 @@ class Document(QObject):
 
     changed = Signal()  # anything that would be saved changed (title, autosave)
     classifier_changed = Signal()  # a new classifier file or quality estimate (or none)
+    state_changed = Signal()  # model_state() may read differently: examples or classifier
     loaded = Signal()  # a whole project replaced the previous one
 
     def __init__(self, parent: QObject | None = None):
@@ -34,9 +38,11 @@ class Document(QObject):
         self.undo_stack = QUndoStack(self)
         self.examples = ExampleTableModel(self.undo_stack, self)
         self.classes = ClassListModel(self)
+        self.pool = PoolModel(self)
         self.settings: ProjectSettings | None = None
         self.classifier_file: bytes | None = None
         self.quality: QualityReport | None = None
+        self.trained_on: TrainedOn | None = None
         self.path: Path | None = None
         self._modified_outside_undo = False
         for signal in (
@@ -48,15 +54,19 @@ class Document(QObject):
         ):
             signal.connect(self._recount)
         self.undo_stack.indexChanged.connect(self.changed)
+        self.undo_stack.indexChanged.connect(self.state_changed)
+        self.classifier_changed.connect(self.state_changed)
 
     # ---- whole documents --------------------------------------------------------------
     def load(self, project: Project, path: Path | None) -> None:
         self.undo_stack.clear()
         self.classes.set_classes(project.classes)
         self.examples.reset(project.examples)
+        self.pool.reset(project.pool)
         self.settings = project.settings
         self.classifier_file = project.classifier_file
         self.quality = project.quality
+        self.trained_on = project.trained_on
         self.path = path
         self.undo_stack.setClean()
         self._modified_outside_undo = False
@@ -73,6 +83,8 @@ class Document(QObject):
             settings=self.settings,
             classifier_file=self.classifier_file,
             quality=self.quality,
+            trained_on=self.trained_on,
+            pool=self.pool.texts(),
         )
 
     @property
@@ -98,15 +110,20 @@ class Document(QObject):
             self.settings = settings
             self._modified_outside_undo = True
             self.changed.emit()
+            self.state_changed.emit()
 
-    def set_classifier(self, file_bytes: bytes | None, quality: QualityReport | None) -> None:
-        self.classifier_file, self.quality = file_bytes, quality
+    def set_classifier(self, file_bytes: bytes, trained_on: TrainedOn) -> None:
+        """A new classifier: its quality estimate comes later (set_quality), or never."""
+        self.classifier_file, self.trained_on, self.quality = file_bytes, trained_on, None
         self._modified_outside_undo = True
         self.classifier_changed.emit()
         self.changed.emit()
 
     def set_quality(self, quality: QualityReport | None) -> None:
-        self.set_classifier(self.classifier_file, quality)
+        self.quality = quality
+        self._modified_outside_undo = True
+        self.classifier_changed.emit()
+        self.changed.emit()
 
     # ---- reading ----------------------------------------------------------------------
     def class_names(self) -> list[str]:
@@ -114,14 +131,14 @@ class Document(QObject):
 
     def training_examples(self) -> tuple[list[str], list[str], int]:
         """(texts, labels, rows skipped): rows with empty text or no class are left out."""
-        texts, labels, skipped = [], [], 0
-        for example in self.examples.examples():
-            if example.text.strip() and example.label:
-                texts.append(example.text)
-                labels.append(example.label)
-            else:
-                skipped += 1
-        return texts, labels, skipped
+        return training_pairs(self.examples.examples())
+
+    def model_state(self) -> ModelState:
+        """The one description of the classifier that every view shows."""
+        texts, labels, _ = self.training_examples()
+        return model_state(
+            self.classifier_file is not None, self.trained_on, texts, labels, self.settings or {}
+        )
 
     # ---- edits (each one undoable) ----------------------------------------------------
     def add_examples(
@@ -145,7 +162,9 @@ class Document(QObject):
         from engine.project import parse_pasted_examples
 
         examples = parse_pasted_examples(text, selected_class)
-        return len(examples), self.add_examples(examples, f"Paste {len(examples)} example(s)")
+        return len(examples), self.add_examples(
+            examples, f"Paste {plural(len(examples), 'example')}"
+        )
 
     def add_empty_example(self, label: str, row: int | None = None) -> int:
         from engine.project import Example
@@ -153,6 +172,24 @@ class Document(QObject):
         row = self.examples.rowCount() if row is None else row
         self.add_examples([Example("", label)], "Add example", row)
         return row
+
+    def add_pool_texts(self, texts: list[str], description: str) -> int:
+        """Add unlabeled texts (blank ones and those already in the pool are left out)."""
+        known = set(self.pool.texts())
+        texts = [t for t in dict.fromkeys(t.strip() for t in texts) if t and t not in known]
+        if texts:
+            self.undo_stack.push(AddPoolTextsCommand(self.pool, texts, description))
+        return len(texts)
+
+    def label_from_pool(self, text: str, label: str) -> None:
+        """Move a pool text into the examples with `label`: one undo step."""
+        from engine.project import Example
+
+        position = self.pool.texts().index(text)
+        self.undo_stack.beginMacro(f"Label {text[:30]!r} as {label!r}")
+        self.undo_stack.push(RemovePoolTextsCommand(self.pool, [position]))
+        self.add_examples([Example(text, label)], "Add the labeled text")
+        self.undo_stack.endMacro()
 
     def remove_rows(self, rows: list[int]) -> None:
         if rows:

@@ -47,6 +47,7 @@ class ExamplesPanel(QWidget):
             header.addWidget(button)
 
         self.view = QTableView()
+        self.view.setTabKeyNavigation(False)  # Tab leaves the table for Train and Try it
         self.view.setModel(document.examples)
         self.view.setAccessibleName("Examples")
         self.view.setAccessibleDescription(

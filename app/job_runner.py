@@ -19,8 +19,13 @@ class JobRunner(QObject):
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self._running: dict[str, tuple[Worker, QThread]] = {}
+        self._stopped = False
 
     def start(self, worker: Worker) -> None:
+        """Run `worker` in a new thread; after stop_all (the window is closing) it is dropped."""
+        if self._stopped:
+            worker.deleteLater()
+            return
         if worker.name in self._running:
             raise RuntimeError(f"A {worker.name!r} job is already running.")
         thread = QThread()
@@ -42,7 +47,9 @@ class JobRunner(QObject):
             self._running[name][0].abort()
 
     def stop_all(self, timeout_ms: int = 10_000) -> None:
-        """Ask every job to stop and wait for its thread (quit() + wait(), as on close)."""
+        """Ask every job to stop and wait for its thread (quit() + wait(), as on close); no
+        job starts after this."""
+        self._stopped = True
         for worker, _ in self._running.values():
             worker.abort()
         for _, thread in list(self._running.values()):

@@ -86,17 +86,27 @@ def train(
 
 
 def estimate_quality(
-    model: LoadedModel, max_length: int, texts: list[str], labels: list[str], classes: list[str]
+    model: LoadedModel,
+    max_length: int,
+    texts: list[str],
+    labels: list[str],
+    classes: list[str],
+    training: dict,
 ) -> Job:
-    def job(progress, should_stop):
-        from engine.evaluation import cross_validate
+    """`training`: the trained classifier's record; the quick recipe reuses its step count."""
 
+    def job(progress, should_stop):
+        from engine.evaluation import cross_validate, quick_estimate_settings
+
+        folds, steps = quick_estimate_settings(training)
         return cross_validate(
             texts,
             labels,
             backbone=model.backbone,
             meta=model.meta,
             classes=classes,
+            folds=folds,
+            steps=steps,
             max_length=max_length,
             progress=progress,
             should_stop=should_stop,

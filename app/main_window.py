@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import (
-    QAction,
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
@@ -19,14 +18,14 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QSplitter,
-    QStyle,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from app import jobs, prompts
-from app.app_settings import AppSettings, autosave_path
-from app.assets import app_icon, example_project_path
+from app.app_settings import AppSettings
+from app.assets import app_icon
 from app.classes_panel import ClassesPanel
 from app.document import Document
 from app.examples_panel import ExamplesPanel
@@ -34,22 +33,25 @@ from app.garbage import collect_in_gui_thread
 from app.job_runner import JobRunner
 from app.message_banner import MessageBanner, MessageKind
 from app.model_host import ModelHost
+from app.pool_panel import PoolPanel
+from app.project_session import PROJECT_SUFFIX, ProjectSession
 from app.train_panel import TrainPanel
 from app.try_panel import TryPanel
+from app.window_actions import WindowActions
 from app.worker import Worker
+from engine.training_state import plural
 
 if TYPE_CHECKING:
     from app.about_dialog import AboutDialog
     from app.batch_dialog import BatchDialog
     from app.export_dialog import ExportDialog
     from app.import_dialog import ImportDialog
+    from app.label_next_dialog import LabelNextDialog
     from app.metatrain_dialog import MetaTrainDialog
     from app.settings_dialog import SettingsDialog
-    from engine.project import Project
+    from engine.tables import TableFormat
 
 log = logging.getLogger(__name__)
-AUTOSAVE_INTERVAL_MS = 30_000
-PROJECT_SUFFIX = ".fewshot.json"
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx")  # engine.tables.TABLE_SUFFIXES, without torch
 LOAD_CLASSIFIER_JOB = "load classifier"
 META_TIP = "The meta-adapter checkpoint that makes few-shot training work"
@@ -76,15 +78,20 @@ class MainWindow(QMainWindow):
         self.metatrain_dialog: MetaTrainDialog | None = None
         self.settings_dialog: SettingsDialog | None = None
         self.about_dialog: AboutDialog | None = None
+        self.label_dialog: LabelNextDialog | None = None
         self._start_project: Path | None = None
         self._model_request: tuple[str, str, str | None] | None = None
         self._closing = False
+        self._classifier_path: Path | None = None  # where "Save classifier" last wrote
 
         self.setWindowIcon(app_icon())
         self.resize(1280, 800)
         self.setAcceptDrops(True)
-        self._create_actions()
-        self._create_menus()
+        self.session = ProjectSession(
+            self, self.document, self.settings, self.runner, self.banner, self._ensure_model
+        )
+        self.menu_actions = WindowActions(self)
+        self.menu_actions.fill_menus(self.menuBar())
         self._create_central()
         self._create_status_bar()
         self._connect()
@@ -94,193 +101,47 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if state is not None:
             self.restoreState(state)
-        self._autosave_timer = QTimer(self)
-        self._autosave_timer.setInterval(AUTOSAVE_INTERVAL_MS)
-        self._autosave_timer.timeout.connect(self.autosave)
         self._update_title()
 
     # ---- construction -----------------------------------------------------------------
-    def _action(self, text: str, slot, shortcut=None, tip: str = "", icon=None) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcuts(shortcut if isinstance(shortcut, list) else [shortcut])
-            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-            tip = f"{tip or text.rstrip('…')} ({keys})"
-        action.setToolTip(tip or text.rstrip("…"))
-        action.setStatusTip(tip or text.rstrip("…"))
-        if icon is not None:
-            action.setIcon(self.style().standardIcon(icon))
-        action.triggered.connect(slot)
-        self.addAction(action)  # shortcuts work wherever the focus is in this window
-        return action
-
-    def _create_actions(self) -> None:
-        Key, Pixmap = QKeySequence.StandardKey, QStyle.StandardPixmap
-        self.new_action = self._action(
-            "&New project", self.new_project, Key.New, icon=Pixmap.SP_FileIcon
-        )
-        self.open_action = self._action(
-            "&Open project…", self.open_project, Key.Open, icon=Pixmap.SP_DialogOpenButton
-        )
-        self.save_action = self._action(
-            "&Save project", self.save, Key.Save, icon=Pixmap.SP_DialogSaveButton
-        )
-        self.save_as_action = self._action("Save project &as…", self.save_as, Key.SaveAs)
-        self.example_action = self._action("Open the &example project", self.open_example)
-        self.quit_action = self._action("&Quit", self.close, Key.Quit)
-        self.undo_action = self.document.undo_stack.createUndoAction(self, "&Undo")
-        self.undo_action.setShortcuts(QKeySequence.StandardKey.Undo)
-        self.undo_action.setIcon(self.style().standardIcon(Pixmap.SP_ArrowBack))
-        self.redo_action = self.document.undo_stack.createRedoAction(self, "&Redo")
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        self.redo_action.setIcon(self.style().standardIcon(Pixmap.SP_ArrowForward))
-        for action in (self.undo_action, self.redo_action):
-            self.addAction(action)
-        self.paste_action = self._action(
-            "&Paste examples",
-            self.paste,
-            Key.Paste,
-            "Paste lines: text<Tab>class, or plain lines for the selected class",
-        )
-        self.import_action = self._action(
-            "&Import examples…",
-            self.import_file,
-            QKeySequence("Ctrl+I"),
-            "Import a CSV, TSV or Excel file",
-        )
-        self.add_row_action = self._action(
-            "Add &example",
-            self.add_example,
-            QKeySequence("Ctrl+Shift+Return"),
-            "Add an empty example to type in",
-        )
-        self.delete_action = self._action(
-            "&Delete",
-            self.delete_selection,
-            QKeySequence.StandardKey.Delete,
-            "Delete the selected examples (or classes)",
-        )
-        self.add_class_action = self._action(
-            "Add &class…", self._add_class, QKeySequence("Ctrl+Shift+N")
-        )
-        self.train_action = self._action(
-            "&Train",
-            self._train,
-            [QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")],
-            "Teach the classifier from your examples",
-        )
-        self.cancel_action = self._action(
-            "&Cancel training", self._cancel_training, QKeySequence("Esc")
-        )
-        self.try_action = self._action(
-            "T&ry it", self._focus_try, QKeySequence("Ctrl+L"), "Type a text to classify"
-        )
-        self.save_classifier_action = self._action(
-            "&Save classifier file…", self.save_classifier, QKeySequence("Ctrl+E")
-        )
-        self.export_action = self._action(
-            "Export to &ONNX…",
-            self.show_export,
-            QKeySequence("Ctrl+Shift+E"),
-            "Export for fast inference without PyTorch",
-        )
-        self.batch_action = self._action(
-            "Classify a &file…",
-            self.show_batch,
-            QKeySequence("Ctrl+B"),
-            "Classify every row of a CSV, TSV or Excel file",
-        )
-        self.metatrain_action = self._action(
-            "&Meta-train a checkpoint…",
-            self.show_metatrain,
-            QKeySequence("Ctrl+M"),
-            "Train meta-adapters on your own task folders",
-        )
-        self.settings_action = self._action(
-            "&Settings…",
-            self.show_settings,
-            QKeySequence("Ctrl+,"),
-            "Device, backbone and meta-adapter checkpoint",
-        )
-        self.shortcuts_action = self._action(
-            "&Keyboard shortcuts", self.show_shortcuts, Key.HelpContents
-        )
-        self.about_action = self._action(
-            "&About Fewshot Studio", self.show_about, tip="Versions, device, backbone, checkpoint"
-        )
-
-    def _create_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        for action in (self.new_action, self.open_action):
-            file_menu.addAction(action)
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        file_menu.addAction(self.example_action)
-        file_menu.addSeparator()
-        for action in (self.save_action, self.save_as_action):
-            file_menu.addAction(action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        edit_menu = bar.addMenu("&Edit")
-        for action in (
-            self.undo_action,
-            self.redo_action,
-            None,
-            self.paste_action,
-            self.import_action,
-            self.add_row_action,
-            self.delete_action,
-            None,
-            self.add_class_action,
-        ):
-            edit_menu.addSeparator() if action is None else edit_menu.addAction(action)
-        classifier_menu = bar.addMenu("&Classifier")
-        for action in (
-            self.train_action,
-            self.cancel_action,
-            self.try_action,
-            None,
-            self.save_classifier_action,
-            self.export_action,
-            self.batch_action,
-        ):
-            classifier_menu.addSeparator() if action is None else classifier_menu.addAction(action)
-        tools_menu = bar.addMenu("&Tools")
-        tools_menu.addAction(self.metatrain_action)
-        tools_menu.addAction(self.settings_action)
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self.shortcuts_action)
-        help_menu.addAction(self.example_action)
-        help_menu.addAction(self.about_action)
-
     def _create_central(self) -> None:
+        actions = self.menu_actions
         self.classes_panel = ClassesPanel(self.document, self.banner)
         self.examples_panel = ExamplesPanel(
             self.document,
-            [self.paste_action, self.import_action, self.add_row_action, self.delete_action],
+            [actions.paste, actions.import_, actions.add_row, actions.delete],
         )
+        self.pool_panel = PoolPanel(
+            self.document, self.host, self.runner, [actions.import_pool, actions.paste_pool]
+        )
+        self.pool_panel.label_next_requested.connect(self.label_next)
+        self.middle = QTabWidget()
+        self.middle.addTab(self.examples_panel, "Examples")
+        self.middle.addTab(self.pool_panel, "Unlabeled")
+        self.middle.setDocumentMode(True)
         self.train_panel = TrainPanel(self.document, self.host, self.runner, self.banner)
-        self.try_panel = TryPanel(self.host, self.runner)
+        self.try_panel = TryPanel(self.document, self.host, self.runner)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.train_panel)
         right.addWidget(self.try_panel)
         right.setSizes([430, 300])
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.classes_panel)
-        self.splitter.addWidget(self.examples_panel)
+        self.splitter.addWidget(self.middle)
         self.splitter.addWidget(right)
         self.splitter.setSizes([250, 640, 390])
         self.splitter.setChildrenCollapsible(False)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(10, 8, 10, 6)
-        layout.addWidget(self.banner)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
+        self.banner.float_over(central)
 
     def _create_status_bar(self) -> None:
         self.status_loading = QLabel()
+        self.status_classifier = QLabel()
+        self.status_classifier.setAccessibleName("Classifier state")
         self.status_device = QLabel()
         self.status_backbone = QLabel()
         self.status_meta = QLabel()
@@ -292,13 +153,19 @@ class MainWindow(QMainWindow):
             label.setToolTip(tip)
             label.setAccessibleName(tip)
         self.statusBar().addWidget(self.status_loading, 1)
-        for label in (self.status_device, self.status_backbone, self.status_meta):
+        for label in (
+            self.status_classifier,
+            self.status_device,
+            self.status_backbone,
+            self.status_meta,
+        ):
             self.statusBar().addPermanentWidget(label)
         self._update_status()
 
     def _connect(self) -> None:
         self.document.changed.connect(self._update_title)
-        self.document.changed.connect(self._start_autosave_timer)
+        self.document.pool.modelReset.connect(self._update_pool_tab)
+        self.document.state_changed.connect(self._update_classifier_status)
         self.document.loaded.connect(self._load_project_classifier)
         self.document.classifier_changed.connect(self._update_actions)
         self.host.engine_ready.connect(self._engine_imported)
@@ -328,47 +195,8 @@ class MainWindow(QMainWindow):
     @Slot()
     def _engine_imported(self) -> None:
         self._set_engine_ready(True)
-        self._open_first_project()
+        self.session.open_first(self._start_project)
         self._ensure_model()
-
-    def _open_first_project(self) -> None:
-        from engine.project import Project
-
-        if self._start_project is not None and self.open_project(self._start_project, ask=False):
-            return
-        if autosave_path().is_file() and self._offer_restore():
-            return
-        if self.settings.first_run:
-            self.settings.mark_first_run_done()
-            if self.open_example():
-                return
-        self.document.load(Project(), None)
-
-    def _offer_restore(self) -> bool:
-        from engine.project import ProjectError, load_project
-
-        path = autosave_path()
-        restore = prompts.yes_no(
-            self,
-            "Restore unsaved work?",
-            "Fewshot Studio did not close properly last time. Restore the examples and classifier "
-            "you were working on?",
-        )
-        if not restore:
-            path.unlink(missing_ok=True)
-            return False
-        try:
-            project = load_project(path)
-        except ProjectError as error:
-            self.banner.show_error(f"The unsaved work could not be restored: {error}")
-            return False
-        source = self.settings.autosave_source
-        self.document.load(project, Path(source) if source else None)
-        self.document.mark_modified()  # restored work is not saved anywhere yet
-        self.banner.show_message(
-            "Your unsaved work was restored. Save it to keep it.", MessageKind.INFO
-        )
-        return True
 
     def _ensure_model(self) -> None:
         """(Re)load the backbone and checkpoint when the project asks for other ones."""
@@ -403,7 +231,7 @@ class MainWindow(QMainWindow):
     def _set_engine_ready(self, ready: bool) -> None:
         self.centralWidget().setEnabled(ready)
         for action in self.actions():
-            if action not in (self.quit_action, self.shortcuts_action, self.about_action):
+            if action not in self.menu_actions.always_enabled:
                 action.setEnabled(ready)
         if ready:
             self._update_actions()
@@ -436,144 +264,6 @@ class MainWindow(QMainWindow):
             MessageKind.WARNING,
         )
 
-    # ---- projects ---------------------------------------------------------------------
-    def _confirm_discard(self) -> bool:
-        """True when it is fine to replace the document (saved, discarded, or unchanged)."""
-        if not self.document.is_modified:
-            return True
-        choice = prompts.unsaved_changes(
-            self, "Unsaved changes", f"Save the changes to {self.document.title().rstrip(' *')}?"
-        )
-        if choice is prompts.UnsavedChoice.SAVE:
-            return self.save()
-        return choice is prompts.UnsavedChoice.DISCARD
-
-    @Slot()
-    def new_project(self) -> None:
-        from engine.project import Project
-
-        if self._confirm_discard():
-            self.document.load(Project(), None)
-            self._ensure_model()
-
-    @Slot()
-    def open_project(self, path: Path | None = None, *, ask: bool = True) -> bool:
-        from engine.project import ProjectError, load_project
-
-        if ask and not self._confirm_discard():
-            return False
-        if not path:
-            path = prompts.open_path(
-                self, "Open project", self.settings.last_folder, prompts.PROJECT_FILTER
-            )
-            if path is None:
-                return False
-        try:
-            project = load_project(path)
-        except ProjectError as error:
-            self.banner.show_error(f"Could not open the project: {error}")
-            return False
-        self._install_project(project, Path(path))
-        self.settings.add_recent(Path(path))
-        self.settings.last_folder = str(Path(path).parent)
-        return True
-
-    @Slot()
-    def open_example(self) -> bool:
-        from engine.project import ProjectError, load_project
-
-        if not self._confirm_discard():
-            return False
-        try:
-            project = load_project(example_project_path())
-        except ProjectError as error:
-            self.banner.show_error(f"The example project is damaged: {error}")
-            return False
-        self._install_project(project, None)
-        self.banner.show_message(
-            "This is an example project: three topics with five examples each. Press Train, then "
-            "type a sentence under Try it. Replace the examples with your own any time.",
-            MessageKind.INFO,
-        )
-        return True
-
-    def _install_project(self, project: Project, path: Path | None) -> None:
-        self.document.load(project, path)
-        self.banner.clear()
-        self._ensure_model()
-
-    @Slot()
-    def save(self) -> bool:
-        if self.document.path is None:
-            return self.save_as()
-        return self._write_project(self.document.path)
-
-    @Slot()
-    def save_as(self, path: Path | None = None) -> bool:
-        if not path:
-            suggested = str(
-                Path(self.settings.last_folder)
-                / f"{self.document.title().rstrip(' *')}{PROJECT_SUFFIX}"
-            )
-            path = prompts.save_path(self, "Save project", suggested, prompts.PROJECT_FILTER)
-            if path is None:
-                return False
-        path = Path(path)
-        if not path.name.endswith(PROJECT_SUFFIX):
-            path = path.with_name(path.name.removesuffix(".json") + PROJECT_SUFFIX)
-        return self._write_project(path)
-
-    def _write_project(self, path: Path) -> bool:
-        from engine.project import ProjectError, save_project
-
-        try:
-            save_project(self.document.to_project(), path)
-        except (OSError, ProjectError) as error:
-            self.banner.show_error(f"Could not save the project to {path}: {error}")
-            return False
-        self.document.mark_saved(path)
-        self.settings.add_recent(path)
-        self.settings.last_folder = str(path.parent)
-        autosave_path().unlink(missing_ok=True)  # everything is in the saved file now
-        self.statusBar().showMessage(f"Saved {path}", 5000)
-        return True
-
-    @Slot()
-    def autosave(self) -> None:
-        """Write the unsaved document to the data dir; a clean exit deletes it again."""
-        from engine.project import ProjectError, save_project
-
-        if not self.document.is_modified or self.document.settings is None:
-            return
-        try:
-            save_project(self.document.to_project(), autosave_path())
-            self.settings.autosave_source = str(self.document.path or "")
-        except (OSError, ProjectError) as error:
-            log.warning("Autosave failed: %s", error)
-
-    @Slot()
-    def _start_autosave_timer(self) -> None:
-        if self.document.is_modified and not self._autosave_timer.isActive():
-            self._autosave_timer.start()
-
-    @Slot()
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        recent = self.settings.recent_files
-        if not recent:
-            self.recent_menu.addAction("(no recent projects)").setEnabled(False)
-        for number, path in enumerate(recent, start=1):
-            action = self.recent_menu.addAction(f"&{number} {Path(path).name}")
-            action.setToolTip(path)
-            action.triggered.connect(lambda _=False, p=path: self._open_recent(p))
-
-    def _open_recent(self, path: str) -> None:
-        if not Path(path).is_file():
-            self.settings.remove_recent(path)
-            self.banner.show_error(f"{path} no longer exists; it was removed from the recent list.")
-            return
-        self.open_project(Path(path))
-
     # ---- editing ----------------------------------------------------------------------
     @Slot()
     def paste(self) -> None:
@@ -590,7 +280,7 @@ class MainWindow(QMainWindow):
         count, new_classes = self.document.paste(text, self.classes_panel.current_class())
         self.examples_panel.select_rows(first, count)
         unlabeled = sum(not e.label for e in self.document.examples.examples()[first:])
-        message = f"Pasted {count} example(s)."
+        message = f"Pasted {plural(count, 'example')}."
         if new_classes:
             message += f" New classes: {', '.join(new_classes)}."
         if unlabeled:
@@ -606,7 +296,7 @@ class MainWindow(QMainWindow):
     def import_file(self, path: Path | None = None) -> None:
         """Read a table and open the column picker (non-modal; it imports when accepted)."""
         from app.import_dialog import ImportDialog
-        from engine.tables import TableError, read_table
+        from engine.tables import TableError
 
         if not path:
             path = prompts.open_path(
@@ -616,43 +306,46 @@ class MainWindow(QMainWindow):
                 return
         path = Path(path)
         try:
-            frame = read_table(path)
+            dialog = ImportDialog.for_file(path, self.classes_panel.current_class(), self)
         except TableError as error:
             self.banner.show_error(f"Could not import: {error}")
             return
-        if frame.empty or not len(frame.columns):
-            self.banner.show_error(
-                f"Could not import: `{path.name}` has a header row but no rows of data."
-            )
-            return
         self.settings.last_folder = str(path.parent)
-        self.import_dialog = ImportDialog(path, frame, self.classes_panel.current_class(), self)
-        self.import_dialog.accepted.connect(self._import_accepted)
-        self.import_dialog.open()
+        self.import_dialog = dialog
+        dialog.accepted.connect(self._import_accepted)
+        dialog.open()
 
     @Slot()
     def _import_accepted(self) -> None:
         dialog = self.import_dialog
-        self.import_table(dialog.path, dialog.text_column, dialog.label_column)
+        self.import_table(
+            dialog.path, dialog.text_column, dialog.label_column, table_format=dialog.table_format
+        )
 
-    def import_table(self, path: Path, text_column: str, label_column: str | None = None) -> int:
-        """Import rows of a table as examples (one undo step); returns how many were added."""
-        from engine.project import Example
+    def import_table(
+        self,
+        path: Path,
+        text_column: str,
+        label_column: str | None = None,
+        *,
+        table_format: TableFormat | None = None,
+    ) -> int:
+        """Import rows of a table as examples (one undo step); returns how many were added.
+
+        `table_format` says how to read the file (None: detect it, as the import dialog does).
+        """
+        from engine.project import examples_from_table
         from engine.tables import TableError, check_columns, read_table
 
         try:
-            frame = read_table(path)
+            frame = read_table(path, table_format=table_format)
             check_columns(frame, [text_column] + ([label_column] if label_column else []), path)
         except TableError as error:
             self.banner.show_error(f"Could not import: {error}")
             return 0
-        default = self.classes_panel.current_class()
-        labels = frame[label_column].str.strip() if label_column else [default] * len(frame)
-        examples = [
-            Example(str(text).strip(), (label or default) if label_column else default)
-            for text, label in zip(frame[text_column], labels, strict=True)
-            if str(text).strip()
-        ]
+        examples = examples_from_table(
+            frame, text_column, label_column, self.classes_panel.current_class()
+        )
         if not examples:
             self.banner.show_error(
                 f"Could not import: the column {text_column!r} of {Path(path).name} is empty."
@@ -689,24 +382,89 @@ class MainWindow(QMainWindow):
             self.banner.show_error("Select the examples to delete first (click a row number).")
             return
         self.document.remove_rows(rows)
-        self.statusBar().showMessage(f"Deleted {len(rows)} example(s). Undo with Ctrl+Z.", 5000)
+        self.statusBar().showMessage(
+            f"Deleted {plural(len(rows), 'example')}. Undo with Ctrl+Z.", 5000
+        )
+
+    # ---- labeling with the model ------------------------------------------------------
+    @Slot()
+    def paste_pool(self) -> None:
+        self.add_pool_texts(QGuiApplication.clipboard().text().splitlines(), "clipboard")
+
+    def add_pool_texts(self, texts: list[str], source: str) -> int:
+        added = self.document.add_pool_texts(texts, f"Add {plural(len(texts), 'text')} to label")
+        if not added:
+            self.banner.show_error(
+                f"No new texts to label in the {source}: it is empty, or every text is already "
+                "in the pool."
+            )
+            return 0
+        self.middle.setCurrentWidget(self.pool_panel)
+        self.banner.show_message(
+            f"Added {plural(added, 'text')} to label from the {source}. Press Label next.",
+            MessageKind.SUCCESS,
+        )
+        return added
 
     @Slot()
-    def _add_class(self) -> None:
-        self.classes_panel.add_class()
+    def import_pool_file(self, path: Path | None = None) -> None:
+        """Texts to label from a file: a .txt holds one per line; a table opens the column
+        picker (its class column, if any, is not used: these texts are to be labeled)."""
+        from app.import_dialog import ImportDialog
+        from engine.tables import TableError, detect_format
+
+        if not path:
+            path = prompts.open_path(
+                self, "Import texts to label", self.settings.last_folder, prompts.TABLE_FILTER
+            )
+            if path is None:
+                return
+        path = Path(path)
+        try:
+            if path.suffix.lower() == ".txt":
+                encoding = detect_format(path).encoding
+                self.add_pool_texts(path.read_bytes().decode(encoding).splitlines(), path.name)
+                return
+            dialog = ImportDialog.for_file(path, "", self)
+        except (TableError, OSError, UnicodeDecodeError) as error:
+            self.banner.show_error(f"Could not import the texts: {error}")
+            return
+        dialog.setWindowTitle(f"Import texts to label from {path.name}")
+        dialog.accepted.connect(lambda: self._pool_import_accepted(dialog))
+        self.import_dialog = dialog
+        dialog.open()
+
+    def _pool_import_accepted(self, dialog) -> None:
+        from engine.tables import TableError, read_table
+
+        try:
+            frame = read_table(dialog.path, table_format=dialog.table_format)
+        except TableError as error:
+            self.banner.show_error(f"Could not import the texts: {error}")
+            return
+        self.add_pool_texts(frame[dialog.text_column].tolist(), dialog.path.name)
+
+    @Slot()
+    def label_next(self) -> None:
+        from app.label_next_dialog import LabelNextDialog
+
+        if not self.document.pool.texts():
+            self.banner.show_error("No texts to label: add some to the Unlabeled tab first.")
+            return
+        if not self.document.class_names():
+            self.banner.show_error("Add the classes first (Add on the left), then label.")
+            return
+        self.label_dialog = LabelNextDialog(self.document, self.train_panel, parent=self)
+        self.label_dialog.show()
+
+    @Slot()
+    def _update_pool_tab(self) -> None:
+        count = len(self.document.pool.texts())
+        self.middle.setTabText(1, f"Unlabeled ({count:,})" if count else "Unlabeled")
 
     # ---- classifier -------------------------------------------------------------------
     @Slot()
-    def _train(self) -> None:
-        self.train_panel.train()
-
-    @Slot()
-    def _cancel_training(self) -> None:
-        if self.train_panel.is_busy:
-            self.train_panel.cancel()
-
-    @Slot()
-    def _focus_try(self) -> None:
+    def focus_try(self) -> None:
         self.try_panel.input.setFocus()
 
     @Slot()
@@ -730,6 +488,7 @@ class MainWindow(QMainWindow):
             path = path.with_name(path.name + ".safetensors")
         try:
             atomic_write_bytes(path, data)
+            self._classifier_path = path
         except OSError as error:
             self.banner.show_error(f"Could not save the classifier to {path}: {error}")
             return None
@@ -753,7 +512,10 @@ class MainWindow(QMainWindow):
             )
             return
         if self.export_dialog is None:
-            self.export_dialog = ExportDialog(self.host, self.runner, self.settings, self)
+            self.export_dialog = ExportDialog(
+                self.document, self.host, self.runner, self.settings, self
+            )
+        self.export_dialog.prepare(self._classifier_path or self.document.path)
         self.export_dialog.show()
         self.export_dialog.raise_()
 
@@ -830,12 +592,22 @@ class MainWindow(QMainWindow):
         if not self.host.engine_loaded:
             return
         busy = self.train_panel.is_busy
-        self.train_action.setEnabled(not busy)
-        self.cancel_action.setEnabled(busy)
+        actions = self.menu_actions
+        actions.train.setEnabled(not busy)
+        actions.cancel.setEnabled(busy)
         has_classifier = self.host.classifier is not None
-        self.save_classifier_action.setEnabled(self.document.classifier_file is not None)
-        self.export_action.setEnabled(has_classifier)
-        self.batch_action.setEnabled(has_classifier)
+        actions.save_classifier.setEnabled(self.document.classifier_file is not None)
+        actions.export.setEnabled(has_classifier)
+        actions.batch.setEnabled(has_classifier)
+
+    @Slot()
+    def _update_classifier_status(self) -> None:
+        """The status bar's word on the classifier, from the same state the panels show."""
+        state = self.document.model_state()
+        word = "up to date" if state.current else "out of date" if state.trained else "not trained"
+        self.status_classifier.setText(f"Classifier: {word}")
+        self.status_classifier.setToolTip(state.summary)
+        self.status_classifier.setStyleSheet("color: #8a5300;" if state.out_of_date else "")
 
     def _update_status(self) -> None:
         device, backbone, meta = self.host.describe()
@@ -858,23 +630,22 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
         # After the drop returns, so the source application is not kept waiting.
         if path.name.endswith(PROJECT_SUFFIX):
-            QTimer.singleShot(0, lambda: self.open_project(path))
+            QTimer.singleShot(0, lambda: self.session.open_project(path))
         else:
             QTimer.singleShot(0, lambda: self.import_file(path))
 
     # ---- closing ----------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self._closing and not self._confirm_discard():
+        if not self._closing and not self.session.confirm_discard():
             event.ignore()
             return
         self._closing = True
-        self._autosave_timer.stop()
         if self.metatrain_dialog is not None:
             self.metatrain_dialog.stop_process()
         self.runner.stop_all()
+        self.session.close()
         self.settings.save_window_state(self.saveGeometry(), self.saveState())
         self.settings.sync()
-        autosave_path().unlink(missing_ok=True)  # a clean exit: nothing to restore next time
         event.accept()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from enum import Enum
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,7 @@ COLOURS = {  # background, border, text: readable in light and dark themes alike
     MessageKind.SUCCESS: ("#edf7ed", "#7bc47f", "#1e4620"),
 }
 INFO_TIMEOUT_MS = 12_000  # errors stay until dismissed; good news may fade
+OVERLAY_MARGIN = 8
 
 
 class MessageBanner(QFrame):
@@ -53,7 +54,32 @@ class MessageBanner(QFrame):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.clear)
+        self._host: QWidget | None = None
         self.hide()
+
+    def float_over(self, host: QWidget) -> None:
+        """Show over the top of `host` instead of in a layout: a message that comes and goes
+        must not push the table down and back (a double-click would land on another row)."""
+        self._host = host
+        self.setParent(host)
+        self.setAutoFillBackground(True)
+        host.installEventFilter(self)
+        self.hide()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self._host and event.type() == QEvent.Type.Resize and self.isVisible():
+            self._place()
+        return super().eventFilter(watched, event)
+
+    def _place(self) -> None:
+        width = self._host.width() - 2 * OVERLAY_MARGIN
+        height = (
+            self.heightForWidth(width) if self.hasHeightForWidth() else self.sizeHint().height()
+        )
+        self.setGeometry(
+            OVERLAY_MARGIN, OVERLAY_MARGIN, width, max(height, self.sizeHint().height())
+        )
+        self.raise_()
 
     def text(self) -> str:
         return self._label.text() if self.isVisibleTo(self.parentWidget()) else ""
@@ -69,6 +95,8 @@ class MessageBanner(QFrame):
         self._label.setText(text)
         self._label.setAccessibleDescription(text)
         self.show()
+        if self._host is not None:
+            self._place()
         if kind in (MessageKind.INFO, MessageKind.SUCCESS):
             self._timer.start(INFO_TIMEOUT_MS)
         else:

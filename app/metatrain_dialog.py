@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QProcess, QProcessEnvironment, Signal, Slot
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -36,14 +37,34 @@ from PySide6.QtWidgets import (
 )
 
 from app import prompts
-from app.app_settings import AppSettings
+from app.app_settings import AppSettings, MetaTrainChoices
 from app.message_banner import MessageBanner, MessageKind
 from app.metatrain_chart import MetaTrainChart
+from engine.tasks import (
+    CLUSTERING_WORDS,
+    EMBEDDING_WORDS,
+    INDEXING_WORDS,
+    LOADING_TASKS,
+    READING_TEXT,
+)
 
 log = logging.getLogger(__name__)
 STOP_GRACE_MS = 3000  # after terminate(): time to exit cleanly before kill()
 MAX_LOG_LINES = 400
 NAME_PATTERN = re.compile(r"^[\w.-]+$")
+STAGE_UNITS = {  # what `done` and `total` count in the engine's stages before the first step
+    LOADING_TASKS: "folders",
+    READING_TEXT: "files",
+    INDEXING_WORDS: "sentences",
+    EMBEDDING_WORDS: "words",
+    CLUSTERING_WORDS: "iterations",
+}
+# Options the dialog's fields stand for: a resumed run takes them from the fields, not from
+# the old command. --restart would discard the run being resumed; --out is set again.
+FIELD_OPTIONS = frozenset(
+    {"--tasks", "--unlabeled", "--steps", "--device", "--lambda", "--name", "--out"}
+    | {"--json-progress", "--restart"}
+)
 
 
 def engine_command(arguments: list[str]) -> tuple[str, list[str]]:
@@ -51,6 +72,32 @@ def engine_command(arguments: list[str]) -> tuple[str, list[str]]:
     if getattr(sys, "frozen", False):
         return sys.executable, ["--engine-cli", *arguments]
     return sys.executable, ["-m", "engine.cli", *arguments]
+
+
+def stage_text(stage: str, done: int, total: int) -> str:
+    """ "Reading unlabeled text: 3 of 8 files"; just the stage when its length is unknown."""
+    if total <= 0:
+        return f"{stage}…"
+    return f"{stage}: {done:,} of {total:,} {STAGE_UNITS.get(stage, '')}".rstrip()
+
+
+def split_command(command: str) -> tuple[dict[str, list[str]], list[str]]:
+    """A recorded `fewshot metatrain ...` command as the FIELD_OPTIONS with their values, and
+    the other arguments in order (the "More options" of the run)."""
+    fields: dict[str, list[str]] = {}
+    rest: list[str] = []
+    current = None
+    for token in shlex.split(command)[2:]:  # after "fewshot metatrain"
+        if token.startswith("--"):
+            current = token if token in FIELD_OPTIONS else None
+            if current is not None:
+                fields[current] = []
+                continue
+        if current is None:
+            rest.append(token)
+        else:
+            fields[current].append(token)
+    return fields, rest
 
 
 def format_duration(seconds: float) -> str:
@@ -74,6 +121,8 @@ class MetaTrainDialog(QDialog):
         self._stdout_buffer = b""
         self._error_message: str | None = None
         self._stopping = False
+        self._input_error = False  # the banner shows a mistake in the fields: re-checked on edits
+        self._stage: str | None = None
         self.setWindowTitle("Meta-train a checkpoint")
         self.setAccessibleName("Meta-training")
         self.resize(820, 720)
@@ -85,13 +134,26 @@ class MetaTrainDialog(QDialog):
         )
         intro.setWordWrap(True)
 
+        self.resume_combo = QComboBox()
+        self.resume_combo.setAccessibleName("Resume a stopped run")
+        self.resume_combo.setToolTip(
+            "A run stopped before its last step continues where it stopped, with its own settings"
+        )
+        self.resume_combo.activated.connect(self._resume_chosen)
+
         self.tasks_list = QListWidget()
         self.tasks_list.setAccessibleName("Task folders")
         self.tasks_list.setToolTip(
-            'Each task folder holds train.jsonl ({"text", "label"} lines); '
-            "a folder of task folders works too"
+            'A task folder holds train.jsonl ({"text", "label"} lines, optional validation.jsonl). '
+            "Add task folders one by one, or the folder that holds them: both work."
         )
         self.tasks_list.setMaximumHeight(110)
+        tasks_hint = QLabel(
+            "Add each task folder (it holds train.jsonl), or one parent folder of task folders: "
+            "both work."
+        )
+        tasks_hint.setObjectName("panelSummary")
+        tasks_hint.setWordWrap(True)
         add_tasks = QPushButton("Add folder…")
         add_tasks.setAccessibleName("Add a task folder")
         add_tasks.clicked.connect(self._add_task_folder)
@@ -105,6 +167,9 @@ class MetaTrainDialog(QDialog):
         tasks_row = QHBoxLayout()
         tasks_row.addWidget(self.tasks_list, 1)
         tasks_row.addLayout(task_buttons)
+        tasks_box = QVBoxLayout()
+        tasks_box.addLayout(tasks_row)
+        tasks_box.addWidget(tasks_hint)
 
         self.unlabeled_edit = QLineEdit()
         self.unlabeled_edit.setAccessibleName("Unlabelled text folder")
@@ -119,7 +184,6 @@ class MetaTrainDialog(QDialog):
 
         self.steps_spin = QSpinBox()
         self.steps_spin.setRange(1, 1_000_000)
-        self.steps_spin.setValue(500)
         self.steps_spin.setAccessibleName("Steps")
         self.steps_spin.setToolTip("Outer steps; each trains on a small batch of episodes")
         self.device_combo = QComboBox()
@@ -128,26 +192,26 @@ class MetaTrainDialog(QDialog):
         self.lambda_spin = QDoubleSpinBox()
         self.lambda_spin.setRange(0.0, 1.0)
         self.lambda_spin.setSingleStep(0.1)
-        self.lambda_spin.setValue(0.5)
         self.lambda_spin.setAccessibleName("Lambda")
         self.lambda_spin.setToolTip(
             "Share of labelled tasks; the rest are made from unlabelled text (SMLMT)"
         )
-        self.name_edit = QLineEdit("my-meta-adapters")
+        self.name_edit = QLineEdit()
         self.name_edit.setAccessibleName("Checkpoint name")
         self.extra_edit = QLineEdit()
         self.extra_edit.setAccessibleName("More options")
         self.extra_edit.setPlaceholderText(
             "Optional engine options, e.g. --first-order --meta-batch 2"
         )
-        form = QFormLayout()
-        form.addRow("Task folders:", tasks_row)
-        form.addRow("Unlabelled text:", unlabeled_row)
-        form.addRow("Steps:", self.steps_spin)
-        form.addRow("Device:", self.device_combo)
-        form.addRow("λ (labelled share):", self.lambda_spin)
-        form.addRow("Name:", self.name_edit)
-        form.addRow("More options:", self.extra_edit)
+        self.form = QFormLayout()
+        self.form.addRow("Resume:", self.resume_combo)
+        self.form.addRow("Task folders:", tasks_box)
+        self.form.addRow("Unlabelled text:", unlabeled_row)
+        self.form.addRow("Steps:", self.steps_spin)
+        self.form.addRow("Device:", self.device_combo)
+        self.form.addRow("λ (labelled share):", self.lambda_spin)
+        self.form.addRow("Name:", self.name_edit)
+        self.form.addRow("More options:", self.extra_edit)
 
         self.progress = QProgressBar()
         self.progress.setAccessibleName("Meta-training progress")
@@ -176,14 +240,125 @@ class MetaTrainDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.banner)
         layout.addWidget(intro)
-        layout.addLayout(form)
+        layout.addLayout(self.form)
         layout.addWidget(self.progress)
         layout.addWidget(self.stats)
         layout.addWidget(self.chart, 1)
         layout.addWidget(self.log_view)
         layout.addWidget(self.buttons)
 
+        self.restore_choices(settings.metatrain_choices)  # the defaults on a first opening
+        self.refresh_stopped_runs()
+        for changed in (
+            self.tasks_list.model().rowsInserted,
+            self.tasks_list.model().rowsRemoved,
+            self.unlabeled_edit.textChanged,
+            self.steps_spin.valueChanged,
+            self.device_combo.currentIndexChanged,
+            self.lambda_spin.valueChanged,
+            self.name_edit.textChanged,
+            self.extra_edit.textChanged,
+        ):
+            changed.connect(self._fields_changed)
+
     # ---- inputs -----------------------------------------------------------------------
+    def choices(self) -> MetaTrainChoices:
+        return MetaTrainChoices(
+            tasks=self.task_folders(),
+            unlabeled=self.unlabeled_edit.text(),
+            steps=self.steps_spin.value(),
+            device=self.device_combo.currentText(),
+            lam=self.lambda_spin.value(),
+            name=self.name_edit.text(),
+            extra=self.extra_edit.text(),
+        )
+
+    def restore_choices(self, choices: MetaTrainChoices) -> None:
+        self.tasks_list.clear()
+        for folder in choices.tasks:
+            self.add_task_folder(Path(folder))
+        self.unlabeled_edit.setText(choices.unlabeled)
+        self.steps_spin.setValue(choices.steps)
+        if self.device_combo.findText(choices.device) >= 0:  # a GPU may be gone since
+            self.device_combo.setCurrentText(choices.device)
+        self.lambda_spin.setValue(choices.lam)
+        self.name_edit.setText(choices.name)
+        self.extra_edit.setText(choices.extra)
+
+    @Slot()
+    def _fields_changed(self) -> None:
+        """Remember the fields at once (the app may be closed any time), and clear or update
+        the banner once the mistake it names is fixed."""
+        self._settings.metatrain_choices = self.choices()
+        if not self._input_error:
+            return
+        try:
+            self.arguments()
+        except ValueError as error:
+            self.banner.show_error(str(error))
+        else:
+            self.banner.clear()
+            self._input_error = False
+
+    def refresh_stopped_runs(self) -> None:
+        """List the runs that stopped before their last step; the row shows only if any did."""
+        from engine.locations import meta_checkpoint_dirs, read_checkpoint_summary
+        from engine.metatrain import stopped_run
+
+        self.resume_combo.clear()
+        self.resume_combo.addItem("No: start a new run", None)
+        for folder in meta_checkpoint_dirs():
+            try:
+                stopped = stopped_run(folder)
+                name = read_checkpoint_summary(folder).get("name", folder.name)
+            except (OSError, ValueError):
+                continue
+            if stopped is not None:
+                self.resume_combo.addItem(
+                    f"{name}: stopped at step {stopped.steps_done} of {stopped.steps_planned}",
+                    str(folder),
+                )
+        self.form.setRowVisible(self.resume_combo, self.resume_combo.count() > 1)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self.refresh_stopped_runs()  # a run may have been stopped from the command line since
+        super().showEvent(event)
+
+    @Slot(int)
+    def _resume_chosen(self, index: int) -> None:
+        folder = self.resume_combo.itemData(index)
+        if folder is not None:
+            self.load_run(Path(folder))
+
+    def load_run(self, folder: Path) -> None:
+        """Set the fields to the stopped run in `folder`, so that Start continues it there."""
+        from engine.locations import read_checkpoint_summary, user_meta_root
+        from engine.metatrain import stopped_run
+
+        summary, stopped = read_checkpoint_summary(folder), stopped_run(folder)
+        training = summary.get("training") or {}
+        fields, rest = split_command(training.get("command", "fewshot metatrain"))
+        name = summary.get("name", folder.name)
+        if folder.resolve() != (user_meta_root() / name).resolve():
+            rest += ["--out", str(folder)]
+        config = training.get("config", {})
+        self.restore_choices(
+            MetaTrainChoices(
+                tasks=fields.get("--tasks", []),
+                unlabeled=next(iter(fields.get("--unlabeled", [])), ""),
+                steps=stopped.steps_planned if stopped else config.get("outer_steps", 500),
+                device=next(iter(fields.get("--device", [])), ""),
+                lam=float(config.get("lam", 0.5)),
+                name=name,
+                extra=shlex.join(rest),
+            )
+        )
+        if stopped is not None:
+            self.stats.setText(
+                f"Start continues {name!r} from step {stopped.steps_done} of "
+                f"{stopped.steps_planned}."
+            )
+
     def add_task_folder(self, folder: Path) -> None:
         if str(folder) not in self.task_folders():
             self.tasks_list.addItem(str(folder))
@@ -256,7 +431,9 @@ class MetaTrainDialog(QDialog):
             arguments = self.arguments()
         except ValueError as error:
             self.banner.show_error(str(error))
+            self._input_error = True
             return
+        self._input_error = False
         program, program_arguments = engine_command(arguments)
         self.process = QProcess(self)
         self.process.setProcessEnvironment(self._environment())
@@ -271,11 +448,12 @@ class MetaTrainDialog(QDialog):
             None,
             False,
         )
+        self._stage = None
         self.banner.clear()
         self.log_view.clear()
         self.chart.clear(self.steps_spin.value())
         self.progress.setRange(0, 0)
-        self.stats.setText("Starting (loading the backbone and the data)…")
+        self.stats.setText("Starting the meta-training program…")
         self.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.log_view.appendPlainText("$ fewshot " + shlex.join(arguments))
@@ -333,6 +511,8 @@ class MetaTrainDialog(QDialog):
             return
         if not isinstance(event, dict):
             self.log_view.appendPlainText(line)
+        elif event.get("event") == "stage":
+            self._show_stage(event)
         elif event.get("event") == "progress":
             self._show_progress(event)
         elif event.get("event") == "done":
@@ -341,6 +521,17 @@ class MetaTrainDialog(QDialog):
             self._error_message = str(event.get("message", "unknown error"))
         else:
             self.log_view.appendPlainText(line)
+
+    def _show_stage(self, event: dict) -> None:
+        """A step of the preparation (reading the data) before meta-training's first step."""
+        stage = str(event.get("stage", ""))
+        done, total = int(event.get("done", 0)), int(event.get("total", 0))
+        if stage != self._stage:  # the log keeps which stages ran, the label only the last
+            self._stage = stage
+            self.log_view.appendPlainText(f"{stage}…")
+        self.progress.setRange(0, max(total, 0))  # (0, 0): busy, for a stage of unknown length
+        self.progress.setValue(done)
+        self.stats.setText(stage_text(stage, done, total))
 
     def _show_progress(self, event: dict) -> None:
         step, total = int(event.get("step", 0)), int(event.get("total", 0))
@@ -373,6 +564,7 @@ class MetaTrainDialog(QDialog):
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
         self.progress.setRange(0, max(self.progress.maximum(), 1))
+        self.refresh_stopped_runs()
         if self.checkpoint and exit_code == 0:
             self.stats.setText(f"Finished: checkpoint written to {self.checkpoint}.")
             self.banner.show_message(
@@ -382,7 +574,10 @@ class MetaTrainDialog(QDialog):
             )
             self.checkpoint_created.emit(self.checkpoint)
         elif self._stopping:
-            self.stats.setText("Stopped. Start again with the same name to resume.")
+            self.stats.setText(
+                "Stopped. Start again with the same settings (or choose it under Resume) to "
+                "continue from the last saved step."
+            )
             self.banner.show_message("Meta-training stopped.", MessageKind.INFO)
         else:
             self.banner.show_error(self._failure_message(exit_code, status))

@@ -70,14 +70,20 @@ class QualityView(QWidget):
         self.explanation.setVisible(bool(note))
         self.table.setVisible(False)
 
-    def show_report(self, report: QualityReport) -> None:
-        self.headline.setText(f"Estimated accuracy: {report.accuracy:.0%}")
+    def show_report(self, report: QualityReport, *, out_of_date: bool = False) -> None:
+        """`out_of_date`: the examples changed since; the figures describe the older classifier."""
+        headline = f"Estimated accuracy: {report.accuracy:.0%}"
+        self.headline.setText(headline + (" (before your latest changes)" if out_of_date else ""))
+        self.headline.setEnabled(not out_of_date)
         self.headline.setVisible(True)
         weakest = report.weakest_class()
         advice = ""
         if report.per_class_accuracy[weakest] < 1.0:
             advice = f" Examples of {weakest!r} are missed most: adding more of them helps most."
+        if out_of_date:
+            advice = " Train again to measure the classifier on the examples as they are now."
         self.explanation.setText(report.summary() + advice)
+        self.table.setEnabled(not out_of_date)
         self.explanation.setVisible(True)
         self._fill(report)
 

@@ -27,6 +27,7 @@ from app.message_banner import MessageBanner
 from app.model_host import ModelHost
 
 if TYPE_CHECKING:
+    from engine.metatrain import StoppedRun
     from engine.project import ProjectSettings
 
 DEVICE_NAMES = {
@@ -37,10 +38,14 @@ DEVICE_NAMES = {
 }
 
 
-def checkpoint_title(folder: Path, summary: dict, fingerprint: str | None) -> str:
+def checkpoint_title(
+    folder: Path, summary: dict, fingerprint: str | None, stopped: StoppedRun | None = None
+) -> str:
     name = summary.get("name", folder.name)
     training = summary.get("training") or {}
     detail = "untrained" if not training else f"{summary.get('steps', '?')} inner steps"
+    if stopped is not None:  # usable, but a finished run would be better
+        detail = f"stopped at step {stopped.steps_done} of {stopped.steps_planned}; resume"
     if fingerprint and summary.get("backbone_fingerprint") != fingerprint:
         detail += ", for another backbone"
     return f"{name} ({detail}) — {folder}"
@@ -111,6 +116,7 @@ class SettingsDialog(QDialog):
         meta_box.addLayout(meta_row)
         meta_box.addWidget(self.meta_detail)
         self._summaries: dict[str, dict] = {}
+        self._stopped: dict[str, StoppedRun | None] = {}
         self.meta_combo.currentIndexChanged.connect(self._describe_checkpoint)
 
         self.length_spin = QSpinBox()
@@ -148,6 +154,7 @@ class SettingsDialog(QDialog):
     @Slot()
     def refresh_checkpoints(self) -> None:
         from engine.locations import meta_checkpoint_dirs, read_checkpoint_summary
+        from engine.metatrain import stopped_run
 
         current = (
             self.meta_combo.currentData()
@@ -160,10 +167,13 @@ class SettingsDialog(QDialog):
         for folder in meta_checkpoint_dirs():
             try:
                 summary = read_checkpoint_summary(folder)
+                stopped = stopped_run(folder)
             except (OSError, ValueError):
                 continue
             self._summaries[str(folder)] = summary
-            self.meta_combo.addItem(checkpoint_title(folder, summary, fingerprint), str(folder))
+            self._stopped[str(folder)] = stopped
+            title = checkpoint_title(folder, summary, fingerprint, stopped)
+            self.meta_combo.addItem(title, str(folder))
         self.meta_combo.setCurrentIndex(max(self.meta_combo.findData(current), 0))
         self._describe_checkpoint()
 
@@ -182,6 +192,12 @@ class SettingsDialog(QDialog):
                 f"{trained}; {summary.get('steps', '?')} learned fine-tuning steps; made for "
                 f"{summary.get('backbone', '?')}."
             )
+            stopped = self._stopped.get(folder)
+            if stopped is not None:
+                text += (
+                    f" Its run stopped at step {stopped.steps_done} of {stopped.steps_planned}: "
+                    "resume it in Tools > Meta-train a checkpoint (choose it under “Resume”)."
+                )
         self.meta_detail.setText(text)
 
     @Slot()

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import jobs
+from app.document import Document
 from app.job_runner import JobRunner
 from app.model_host import ModelHost
 from app.worker import Worker
@@ -26,9 +27,15 @@ class TryPanel(QWidget):
     """Predicts in the background as the user types; a result for an older text is dropped,
     and at most one prediction runs at a time (the newest text goes next)."""
 
-    def __init__(self, host: ModelHost, runner: JobRunner, parent: QWidget | None = None):
+    def __init__(
+        self,
+        document: Document,
+        host: ModelHost,
+        runner: JobRunner,
+        parent: QWidget | None = None,
+    ):
         super().__init__(parent)
-        self._host, self._runner = host, runner
+        self._document, self._host, self._runner = document, host, runner
         self._waiting = False  # a newer text arrived while a prediction was running
         title = QLabel("Try it")
         title.setObjectName("panelTitle")
@@ -49,7 +56,13 @@ class TryPanel(QWidget):
         self._bar_widgets: dict[str, tuple[QLabel, QProgressBar]] = {}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        self.state_note = QLabel()  # the document's model state when it is not current
+        self.state_note.setObjectName("stateNote")
+        self.state_note.setWordWrap(True)
+        self.state_note.setStyleSheet("color: #8a5300;")
+        self.state_note.setAccessibleName("Classifier state")
         layout.addWidget(title)
+        layout.addWidget(self.state_note)
         layout.addWidget(self.input)
         layout.addWidget(self.prediction)
         self.note = QLabel()
@@ -65,17 +78,35 @@ class TryPanel(QWidget):
         self._timer.timeout.connect(self.request)
         self.input.textChanged.connect(self._timer.start)
         host.classifier_changed.connect(self.request)
+        document.state_changed.connect(self._show_state)
         runner.job_finished.connect(self._job_finished)
+        self._show_state()
         self.request()
 
     def text(self) -> str:
         return self.input.toPlainText().strip()
 
     @Slot()
+    def _show_state(self) -> None:
+        """Say so above the input when the classifier predates the examples shown."""
+        state = self._document.model_state()
+        classifier = self._host.classifier
+        text = ""
+        if state.out_of_date and classifier is not None:
+            classes = ", ".join(classifier.labels)
+            text = f"{state.summary} It predicts only its classes: {classes}."
+        self.state_note.setText(text)
+        self.state_note.setVisible(bool(text))
+
+    @Slot()
     def request(self) -> None:
+        self._show_state()
         classifier = self._host.classifier
         if classifier is None:
-            self._show_message("Train the classifier to try it here.")
+            if self._document.classifier_file is not None:
+                self._show_message("Loading the project's classifier…")
+            else:
+                self._show_message("Train the classifier to try it here.")
             return
         if not self.text():
             self._show_message("Type a text above to see its class.")

@@ -23,7 +23,9 @@ from engine.files import atomic_path
 from engine.progress import ProgressCallback, ProgressEvent, StopCheck, check_cancel
 from engine.tables import (
     TableError,
+    TableFormat,
     check_columns,
+    detect_format,
     read_columns,
     read_table_chunks,
     separator_for,
@@ -35,9 +37,13 @@ LABEL_COLUMN = "predicted_label"
 CONFIDENCE_COLUMN = "confidence"
 PROBABILITY_PREFIX = "prob_"
 OUTPUT_SUFFIXES = (".csv", ".tsv", ".txt")
-# Rows handed to the predictor at once: large enough for length-sorted batches to pad
-# little, small enough that cancel and progress respond within seconds.
-PREDICT_SLICE = 1024
+# Rows handed to the predictor at once adapt to its speed, so that progress moves and cancel
+# answers at least every half second, on a laptop CPU as on a GPU.
+FIRST_SLICE = 16  # rows in the first call, before the speed is known: MiniLM on a slow CPU
+MAX_SLICE = 4096  # beyond this, larger calls gain nothing
+SLICE_SECONDS = 0.25  # the aim; texts sorted by length get slower, so aim below 0.5 s
+READING_STAGE = "Reading the file"
+CLASSIFYING_STAGE = "Classifying rows"
 
 
 class Predictor(Protocol):
@@ -46,6 +52,21 @@ class Predictor(Protocol):
     labels: list[str]
 
     def predict_proba(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray: ...
+
+
+@dataclass
+class SliceSize:
+    """Rows per predictor call, scaled by the measured rate to take about SLICE_SECONDS.
+
+    It grows at most twofold per call (the texts come sorted by length, so the next slice is
+    slower than the last) and shrinks at once.
+    """
+
+    rows: int = FIRST_SLICE
+
+    def update(self, rows: int, seconds: float) -> None:
+        wanted = rows * SLICE_SECONDS / seconds if seconds > 0 else MAX_SLICE
+        self.rows = max(1, min(int(wanted), 2 * self.rows, MAX_SLICE))
 
 
 @dataclass
@@ -66,7 +87,7 @@ def classify_csv(
     *,
     text_column: str,
     predictor: Predictor,
-    encoding: str | None = None,
+    table_format: TableFormat | None = None,
     chunk_rows: int = 10_000,
     batch_size: int = 32,
     progress: ProgressCallback | None = None,
@@ -74,10 +95,13 @@ def classify_csv(
 ) -> BatchReport:
     """Write `output_path`: the rows of `input_path` with predictions appended.
 
-    Reads `chunk_rows` rows at a time (XLSX is read whole), so memory does not grow with the
-    file. The output is CSV (TSV for a .tsv/.txt output path), UTF-8. Raises TableError for
-    an unreadable input or a missing `text_column`, and `Cancelled` once `should_stop()`
-    turns true; in both cases nothing is written to `output_path`.
+    The input is read as `table_format` says, its None fields detected (see
+    `engine.tables.detect_format`). Reads `chunk_rows` rows at a time (XLSX is read whole), so
+    memory does not grow with the file. The output is CSV (TSV for a .tsv/.txt output path),
+    UTF-8. Progress: one READING_STAGE event, then CLASSIFYING_STAGE events at least every
+    half second or so. Raises TableError for an unreadable input or a missing `text_column`,
+    and `Cancelled` once `should_stop()` turns true; in both cases nothing is written to
+    `output_path`.
     """
     started = time.perf_counter()
     for name, value in (("chunk_rows", chunk_rows), ("batch_size", batch_size)):
@@ -85,16 +109,20 @@ def classify_csv(
             raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
     input_path, output_path = Path(input_path), Path(output_path)
     check_paths(input_path, output_path)
-    columns = read_columns(input_path, encoding=encoding)
+    detected = detect_format(input_path, table_format)
+    total = estimate_rows(input_path)
+    if progress is not None:  # before the header is read: that reads all of a workbook
+        progress(ProgressEvent(READING_STAGE, 0, total))
+    columns = read_columns(input_path, table_format=detected)
     check_columns(pd.DataFrame(columns=columns), [text_column], input_path)
     added = prediction_columns(predictor.labels)
     replaced = [column for column in columns if column in added]
     if replaced:
         log.warning("%s already has columns %s: they are replaced.", input_path.name, replaced)
-    total = estimate_rows(input_path)
     rows = empty_rows = 0
+    slices = SliceSize()
     with atomic_path(output_path) as temp, open(temp, "w", encoding="utf-8", newline="") as out:
-        chunks = read_table_chunks(input_path, encoding=encoding, chunk_rows=chunk_rows)
+        chunks = read_table_chunks(input_path, table_format=detected, chunk_rows=chunk_rows)
         for number, chunk in enumerate(chunks):
             check_cancel(should_stop)
             texts = chunk[text_column].tolist()
@@ -102,6 +130,7 @@ def classify_csv(
                 texts,
                 predictor,
                 batch_size=batch_size,
+                slices=slices,
                 should_stop=should_stop,
                 on_slice=lambda done, before=rows: _report(progress, before + done, total, started),
             )
@@ -146,6 +175,7 @@ def classify_texts(
     predictor: Predictor,
     *,
     batch_size: int,
+    slices: SliceSize | None = None,
     should_stop: StopCheck | None = None,
     on_slice: Callable[[int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -153,21 +183,27 @@ def classify_texts(
 
     Texts go to the predictor in slices of similar length (sorted by characters over the
     whole chunk), so its batches pad as little as if it had seen the chunk at once, while
-    cancel is still checked every slice. `on_slice(count)` follows each slice with how many
-    of `texts` are done.
+    cancel is still checked every slice. `slices` (updated here, so pass the same one for
+    every chunk) sizes them; `on_slice(count)` follows each with how many of `texts` are done.
     """
+    slices = slices or SliceSize()
     empty = np.array([not text.strip() for text in texts], dtype=bool)
     filled = np.flatnonzero(~empty)
     by_length = filled[np.argsort([len(texts[i]) for i in filled], kind="stable")]
     probabilities = np.full((len(texts), len(predictor.labels)), np.nan, dtype=np.float32)
-    for start in range(0, len(by_length), PREDICT_SLICE):
+    start = 0
+    while start < len(by_length):
         check_cancel(should_stop)
-        chosen = by_length[start : start + PREDICT_SLICE]
+        chosen = by_length[start : start + slices.rows]
+        began = time.perf_counter()
         probabilities[chosen] = predictor.predict_proba(
             [texts[i] for i in chosen], batch_size=batch_size
         )
+        if len(chosen) == slices.rows:  # a chunk's short last slice would misjudge the rate
+            slices.update(len(chosen), time.perf_counter() - began)
+        start += len(chosen)
         if on_slice is not None:
-            on_slice(int(empty.sum()) + start + len(chosen))
+            on_slice(int(empty.sum()) + start)
     return probabilities, empty
 
 
@@ -210,7 +246,7 @@ def _report(progress: ProgressCallback | None, done: int, total: int, started: f
     rate = done / seconds if seconds > 0 else 0.0
     # The estimate may be short of the truth: never report more done than total.
     total = max(total, done) if total else 0
-    progress(ProgressEvent("Classifying rows", done, total, {"rows/s": rate}))
+    progress(ProgressEvent(CLASSIFYING_STAGE, done, total, {"rows/s": rate}))
 
 
 def load_predictor(path: str | Path, *, threads: int | None = None) -> Predictor:

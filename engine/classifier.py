@@ -80,10 +80,14 @@ class Classifier:
         labels: Sequence[str],
         *,
         classes: Sequence[str] | None = None,
+        steps: int | None = None,
         progress: ProgressCallback | None = None,
         should_stop: StopCheck | None = None,
     ) -> Classifier:
         """Fine-tune on (texts, labels). `classes` fixes the label order (default: sorted).
+
+        `steps` fixes the step count and skips the held-out choice (the quality estimate's
+        folds reuse the count the full fit chose); None: the learned S, or the held-out choice.
 
         Raises ValueError for unusable data and `Cancelled` if stopped; either way the
         classifier keeps what it had before the call.
@@ -102,7 +106,10 @@ class Classifier:
         step_sizes = {n: t.to(device) for n, t in self.meta.step_sizes().items()}
         with torch.no_grad():  # pooled features for the prototype heads, computed once
             features = pooled_features(model, {}, examples, chunk_size=64)
-        steps, held_out = self.meta.steps, held_out_fold(texts, labels)
+        if steps is not None and steps < 0:
+            raise ValueError(f"`steps` must be 0 or more, got {steps}.")
+        held_out = held_out_fold(texts, labels) if steps is None else []
+        steps = self.meta.steps if steps is None else steps
         if held_out:
             held = set(held_out)
             kept = [i for i in range(len(labels)) if i not in held]
@@ -182,10 +189,21 @@ class Classifier:
         """Class probabilities (n, len(labels)), columns in `self.labels` order."""
         if not self.is_fitted:
             raise NotFittedError("This classifier is not trained yet: call fit() or load() first.")
+        return self.probabilities_of(self.embed(texts, batch_size=batch_size))
+
+    def embed(self, texts: Text | Sequence[Text], *, batch_size: int = 32) -> np.ndarray:
+        """The adapted encoder's pooled features (n, D), what the head reads: suggestions
+        cache them, so re-ranking a pool after a change of head costs no encoder pass."""
+        if not self.is_fitted:
+            raise NotFittedError("This classifier is not trained yet: call fit() or load() first.")
         texts = [texts] if isinstance(texts, (str, tuple)) else list(texts)
-        return predict_probabilities(
-            self._model, self._head, self.backbone, texts, self.max_length, batch_size
-        )
+        return pooled_outputs(self._model, self.backbone, texts, self.max_length, batch_size)
+
+    def probabilities_of(self, features: np.ndarray) -> np.ndarray:
+        """Class probabilities (n, len(labels)) from `embed` features."""
+        with torch.inference_mode():
+            logits = head_logits(torch.from_numpy(features), self._head)
+            return logits.softmax(-1).numpy()
 
     def predict(self, texts: Text | Sequence[Text], *, batch_size: int = 32) -> list[str] | str:
         """Predicted labels; a single text gives a single label."""
@@ -236,25 +254,23 @@ class Classifier:
         return classifier
 
 
-def predict_probabilities(
+def pooled_outputs(
     model: AdaptedEncoder,
-    head: Params,
     backbone: Backbone,
     texts: list[Text],
     max_length: int,
     batch_size: int = 32,
 ) -> np.ndarray:
-    """Softmax of the head over the model's pooled features, (n, N), in the order given."""
-    probabilities = np.empty((len(texts), head[HEAD_BIAS].shape[0]), dtype=np.float32)
+    """The model's pooled features, (n, D) float32, in the order given."""
+    features = np.empty((len(texts), backbone.hidden_size), dtype=np.float32)
     # Sort by length so each batch pads little, then restore the caller's order.
     order = sorted(range(len(texts)), key=lambda i: len(str(texts[i])))
     with torch.inference_mode():
         for start in range(0, len(texts), batch_size):
             chosen = order[start : start + batch_size]
             inputs = encode_texts(backbone, [texts[i] for i in chosen], max_length)
-            logits = head_logits(model(**inputs), head)
-            probabilities[chosen] = logits.softmax(-1).float().cpu().numpy()
-    return probabilities
+            features[chosen] = model(**inputs).float().cpu().numpy()
+    return features
 
 
 def held_out_fold(texts: list[Text], labels: list[str]) -> list[int]:

@@ -6,12 +6,17 @@ import argparse
 import errno
 import json
 import logging
+import shlex
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.about import version_line
 from engine.progress import Cancelled, ProgressEvent
+
+if TYPE_CHECKING:
+    from engine.tables import TableFormat
 
 # The engine's user errors (FormatError, TableError, BackboneError) are ValueErrors; naming
 # them here would import torch and pandas before `--help` could answer.
@@ -54,7 +59,7 @@ def cmd_train(args) -> int:
     from engine.training_data import check_training_data, describe_duplicates
 
     # The data is checked before the model loads (seconds): a mistake shows at once.
-    frame = read_table(args.examples, encoding=args.encoding)
+    frame = read_table(args.examples, table_format=table_format_option(args))
     check_columns(frame, [args.text_col, args.label_col], args.examples)
     texts, labels = frame[args.text_col], frame[args.label_col]
     blank = {column: frame[column].str.strip() == "" for column in (args.text_col, args.label_col)}
@@ -187,6 +192,9 @@ def cmd_metatrain(args) -> int:
         adapter=AdapterConfig(adapter_width=args.adapter_width, meta_width=args.meta_width),
         train_meta_adapters=not args.no_meta_adapters,
     )
+    # The data take minutes to read before the first step: say what is happening meanwhile.
+    stage = json_stage if args.json_progress else print_stage()
+    stage(ProgressEvent("Loading the backbone", 0, 0))
     # Second order on CPU needs eager attention: the fused kernel has no double backward.
     attention = "eager" if order is Order.SECOND else "sdpa"
     backbone = load_backbone(args.backbone, device=args.device, attn_implementation=attention)
@@ -204,10 +212,14 @@ def cmd_metatrain(args) -> int:
         num_clusters=args.clusters,
         seed=args.seed,
         sampling=TaskSampling(args.task_sampling),
+        progress=stage,
     )
     validation = validation_episodes(tasks, shape, args.validation_episodes, args.seed)
     argv = sys.argv[1:] if args.argv is None else args.argv
-    description = {"command": "fewshot " + " ".join(argv), "data": data, "backbone": backbone.name}
+    # shlex: the GUI reads the command back to resume a run, paths with spaces included.
+    command = shlex.join(["fewshot", *argv])
+    description = {"command": command, "data": data, "backbone": backbone.name}
+    stage(ProgressEvent("Running the first step", 0, 0))
     emit = json_progress if args.json_progress else progress_bar("Meta-training")
     try:
         result = metatrain(
@@ -304,6 +316,28 @@ def json_progress(event: ProgressEvent) -> None:
     )
 
 
+def json_stage(event: ProgressEvent) -> None:
+    """One JSON line per event of the stages before the first step (total 0: unknown)."""
+    print(
+        json.dumps(
+            {"event": "stage", "stage": event.stage, "done": event.done, "total": event.total}
+        ),
+        flush=True,
+    )
+
+
+def print_stage():
+    """A callback naming each new stage on stderr: one line per stage, not per event."""
+    shown: set[str] = set()
+
+    def update(event: ProgressEvent) -> None:
+        if event.stage not in shown:
+            shown.add(event.stage)
+            print(f"{event.stage}…", file=sys.stderr, flush=True)
+
+    return update
+
+
 def cmd_export(args) -> int:
     from engine.classifier import Classifier
     from engine.onnx import ExportError, export_onnx
@@ -336,7 +370,7 @@ def cmd_classify_csv(args) -> int:
         args.output,
         text_column=args.text_col,
         predictor=predictor,
-        encoding=args.encoding,
+        table_format=table_format_option(args),
         chunk_rows=args.chunk_rows,
         batch_size=args.batch_size,
         progress=progress_bar("Classifying"),
@@ -349,11 +383,69 @@ def cmd_classify_csv(args) -> int:
     return 0
 
 
+def cmd_suggest(args) -> int:
+    from engine.classifier import Classifier
+    from engine.files import atomic_path
+    from engine.suggestions import queue_table, suggest
+    from engine.tables import check_columns, read_table
+
+    if Path(args.output).suffix.lower() not in (".csv", ".tsv"):
+        raise ValueError(f"Cannot write `{args.output}`: name a .csv or .tsv output file.")
+    pool = read_table(args.pool, table_format=table_format_option(args))
+    check_columns(pool, [args.text_col], args.pool)
+    rows = [i for i, text in enumerate(pool[args.text_col]) if text.strip()]
+    if not rows:
+        raise ValueError(f"The column {args.text_col!r} of `{args.pool}` has no text in any row.")
+    use_threads(args.threads)
+    classifier = Classifier.load(args.classifier)
+    texts = [pool[args.text_col].iloc[i] for i in rows]
+    suggestions, _ = suggest(
+        classifier,
+        texts,
+        strategy=args.strategy,
+        seed=args.seed,
+        limit=args.n,
+        progress=progress_bar("Reading the pool"),
+    )
+    table = queue_table(pool, suggestions, rows, args.n)
+    separator = "\t" if Path(args.output).suffix.lower() == ".tsv" else ","
+    with atomic_path(Path(args.output)) as temp:
+        table.to_csv(temp, sep=separator, index=False, lineterminator="\n")
+    print(
+        f"Wrote the first {len(table)} of {len(texts)} texts in {args.strategy} order to "
+        f"{args.output}."
+    )
+    return 0
+
+
 def use_threads(threads: int | None) -> None:
     if threads:
         import torch
 
         torch.set_num_threads(threads)
+
+
+def table_format_option(args) -> TableFormat:
+    """The TableFormat that --encoding, --delimiter and --sheet ask for (None: detect)."""
+    from engine.tables import TableFormat
+
+    delimiter = "\t" if args.delimiter == "tab" else args.delimiter
+    return TableFormat(encoding=args.encoding, delimiter=delimiter, sheet=args.sheet)
+
+
+def add_table_options(parser: argparse.ArgumentParser) -> None:
+    """--encoding, --delimiter, --sheet: each detected from the file when not given."""
+    parser.add_argument(
+        "--encoding",
+        help="text encoding of a CSV/TSV, e.g. utf-8, utf-16, cp1252, latin-1 (default: detected)",
+    )
+    parser.add_argument(
+        "--delimiter",
+        choices=[",", ";", "tab", "\t", "|"],
+        metavar="SEP",
+        help="column separator of a CSV/TSV: ',' ';' tab or '|' (default: detected)",
+    )
+    parser.add_argument("--sheet", help="sheet of an XLSX workbook (default: the first)")
 
 
 def add_model_options(parser: argparse.ArgumentParser, *, meta: bool = True) -> None:
@@ -376,12 +468,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="fine-tune a classifier on a table of examples")
-    train.add_argument("examples", help="CSV, TSV or XLSX with a text and a label column")
+    train.add_argument(
+        "examples",
+        help="CSV, TSV or XLSX with a text and a label column (separator and encoding detected)",
+    )
     train.add_argument("--text-col", default="text")
     train.add_argument("--label-col", default="label")
     train.add_argument("-o", "--output", required=True, help="classifier file to write")
     train.add_argument("--max-length", type=int, default=128, help="tokens per text")
-    train.add_argument("--encoding", help="text encoding of the table (default UTF-8)")
+    add_table_options(train)
     add_model_options(train)
     train.set_defaults(run=cmd_train)
 
@@ -400,7 +495,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_options(info, meta=False)
     info.set_defaults(run=cmd_info)
     meta = commands.add_parser("metatrain", help="meta-train adapters and meta-adapters")
-    meta.add_argument("--tasks", nargs="*", help="folders of task folders with train.jsonl")
+    meta.add_argument(
+        "--tasks", nargs="*", help="task folders (each with train.jsonl), or folders of them"
+    )
     meta.add_argument("--unlabeled", nargs="*", help="folders or .txt files for SMLMT tasks")
     meta.add_argument("--name", default="my-meta-adapters", help="checkpoint name")
     meta.add_argument("--out", help="checkpoint folder (default: user data dir / NAME)")
@@ -490,14 +587,32 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(run=cmd_export)
     classify = commands.add_parser("classify-csv", help="classify every row of a table")
     classify.add_argument("model", help="classifier file (.safetensors) or ONNX export folder")
-    classify.add_argument("input", help="CSV, TSV or XLSX file")
+    classify.add_argument("input", help="CSV, TSV or XLSX file (separator and encoding detected)")
     classify.add_argument("-o", "--output", required=True, help="CSV or TSV file to write")
     classify.add_argument("--text-col", default="text", help="column holding the texts")
-    classify.add_argument("--encoding", help="text encoding of the input (default UTF-8)")
+    add_table_options(classify)
     classify.add_argument("--batch-size", type=int, default=32)
     classify.add_argument("--chunk-rows", type=int, default=10_000, help="rows read at a time")
     classify.add_argument("--threads", type=int, help="CPU threads for the predictor")
     classify.set_defaults(run=cmd_classify_csv)
+    suggest = commands.add_parser(
+        "suggest", help="rank unlabeled texts by which to label next, with suggested labels"
+    )
+    suggest.add_argument("classifier", help="classifier file (.safetensors)")
+    suggest.add_argument("pool", help="CSV, TSV or XLSX file of unlabeled texts")
+    suggest.add_argument("--text-col", default="text", help="column holding the texts")
+    suggest.add_argument("-n", type=int, help="write only the first N of the queue")
+    suggest.add_argument(
+        "--strategy",
+        choices=["uncertainty", "entropy", "diverse", "random"],
+        default="uncertainty",
+        help="queue order (default: uncertainty, the smallest margin first)",
+    )
+    suggest.add_argument("--seed", type=int, default=0, help="for --strategy random")
+    suggest.add_argument("-o", "--output", required=True, help="CSV or TSV file to write")
+    add_table_options(suggest)
+    suggest.add_argument("--threads", type=int, help="CPU threads for torch")
+    suggest.set_defaults(run=cmd_suggest)
     return parser
 
 

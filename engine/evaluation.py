@@ -27,6 +27,19 @@ DEFAULT_FOLDS = 5
 MIN_EXAMPLES_PER_CLASS = 4
 
 
+# The estimate the app runs after Train: its folds reuse the step count the full fit chose
+# instead of each choosing its own, and fewer folds keep it near the training time: 2 when
+# training ran one fit, 3 when it also ran the held-out step choice (about twice the work).
+# docs/benchmarks.md, "Quality estimate", has each recipe's error against the true accuracy.
+QUICK_FOLDS, QUICK_FOLDS_AFTER_STEP_CHOICE = 2, 3
+
+
+def quick_estimate_settings(training: dict) -> tuple[int, int | None]:
+    """(folds, steps) for the estimate of a classifier trained with `training` (its record)."""
+    folds = QUICK_FOLDS_AFTER_STEP_CHOICE if training.get("held_out") else QUICK_FOLDS
+    return folds, training.get("steps")
+
+
 class NotEnoughExamples(ValueError):
     """Too few examples per class for a held-out estimate to mean anything."""
 
@@ -95,12 +108,15 @@ def cross_validate(
     meta: MetaCheckpoint,
     classes: Sequence[str] | None = None,
     folds: int = DEFAULT_FOLDS,
+    steps: int | None = None,
     max_length: int = DEFAULT_MAX_LENGTH,
     seed: int = 0,
     progress: ProgressCallback | None = None,
     should_stop: StopCheck | None = None,
 ) -> QualityReport:
     """Estimate accuracy on unseen texts by k-fold cross-validation (k <= smallest class size).
+
+    `steps` fixes every fold's step count (see Classifier.fit); None: each fold chooses it.
 
     Raises NotEnoughExamples when a class has fewer than MIN_EXAMPLES_PER_CLASS examples,
     ValueError for unusable data (as Classifier.fit), and Cancelled if stopped.
@@ -137,6 +153,7 @@ def cross_validate(
             [texts[i] for i in train],
             [labels[i] for i in train],
             classes=classes,
+            steps=steps,
             progress=report,
             should_stop=should_stop,
         )

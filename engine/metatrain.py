@@ -239,6 +239,26 @@ def load_trainer_state(folder: Path, optimizer, meta: MetaParameters) -> dict:
     return info
 
 
+@dataclass(frozen=True)
+class StoppedRun:
+    """A run stopped before its planned outer steps; `metatrain` on its folder continues it."""
+
+    steps_done: int
+    steps_planned: int
+
+
+def stopped_run(folder: Path) -> StoppedRun | None:
+    """The stopped run in `folder` (from its trainer state), or None when the run finished or
+    the folder cannot be resumed (a shipped or copied checkpoint has no trainer state).
+    A damaged trainer state raises ValueError."""
+    path = Path(folder) / f"{TRAINER_STATE}.json"
+    if not path.is_file():
+        return None
+    info = json.loads(path.read_text())
+    done, planned = info.get("step", 0), info.get("config", {}).get("outer_steps", 0)
+    return StoppedRun(done, planned) if done < planned else None
+
+
 # ---- the loop ---------------------------------------------------------------------------
 @dataclass
 class MetaTrainResult:

@@ -8,15 +8,19 @@ A project file (`*.fewshot.json`, UTF-8, written atomically) looks like this:
       "classes": ["cooking", "finance", "sports"],      # the order the user sees
       "examples": [{"text": "Whisk the eggs", "label": "cooking"}, ...],  # label "" = none yet
       "settings": {"backbone": "all-MiniLM-L6-v2", "meta_checkpoint": null, "max_length": 128},
-      "classifier": null | {"file": "<base64>", "sha256": "<hex>", "labels": [...]},
+      "classifier": null | {"file": "<base64>", "sha256": "<hex>",
+                            "trained_on": {"examples": [[text, label], ...], "classes": [...],
+                                           "settings": {...}}},
       "quality": null | {QualityReport fields},
+      "pool": ["an unlabeled text", ...],               # texts to label (optional)
       "saved": "2025-01-01T12:00:00+00:00"
     }
 
 The classifier is the exact bytes of the classifier (.safetensors) file, base64-encoded: the
 project stays one file a user can move or mail, and "Save classifier" writes the same bytes.
-Its sha256 catches a project damaged in transit. The device is not stored: it belongs to the
-machine, not to the project.
+Its sha256 catches a project damaged in transit. `trained_on` records what it was trained
+with, so every screen can say whether it matches the examples (engine.training_state).
+The device is not stored: it belongs to the machine, not to the project.
 """
 
 from __future__ import annotations
@@ -28,11 +32,16 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.backbone import DEFAULT_BACKBONE
 from engine.classifier import DEFAULT_MAX_LENGTH
 from engine.evaluation import QualityReport
 from engine.files import atomic_write_text
+from engine.training_state import TrainedOn
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PROJECT_FORMAT = "fewshot-studio-project"
 PROJECT_VERSION = 1
@@ -63,6 +72,8 @@ class Project:
     settings: ProjectSettings = field(default_factory=ProjectSettings)
     classifier_file: bytes | None = None  # the classifier (.safetensors) file's bytes
     quality: QualityReport | None = None  # the estimate made when that classifier was trained
+    trained_on: TrainedOn | None = None  # what that classifier saw; None in older projects
+    pool: list[str] = field(default_factory=list)  # unlabeled texts waiting to be labeled
 
     def counts(self) -> dict[str, int]:
         """Examples per class (non-empty texts only), every class listed."""
@@ -97,6 +108,25 @@ def parse_pasted_examples(text: str, default_label: str = "") -> list[Example]:
     return examples
 
 
+def examples_from_table(
+    frame: pd.DataFrame,
+    text_column: str,
+    label_column: str | None = None,
+    default_label: str = "",
+) -> list[Example]:
+    """Rows of a table (strings, as `engine.tables.read_table` gives) -> examples, in order.
+
+    Texts and labels are stripped; rows with an empty text are skipped. The label comes from
+    `label_column`; where that cell is empty, or without a label column, it is `default_label`.
+    """
+    labels = frame[label_column] if label_column else [""] * len(frame)
+    return [
+        Example(str(text).strip(), str(label).strip() or default_label)
+        for text, label in zip(frame[text_column], labels, strict=True)
+        if str(text).strip()
+    ]
+
+
 def project_to_json(project: Project) -> str:
     check_project(project)
     classifier = None
@@ -105,6 +135,8 @@ def project_to_json(project: Project) -> str:
             "file": base64.b64encode(project.classifier_file).decode("ascii"),
             "sha256": hashlib.sha256(project.classifier_file).hexdigest(),
         }
+        if project.trained_on is not None:
+            classifier["trained_on"] = project.trained_on.to_dict()
     document = {
         "format": PROJECT_FORMAT,
         "format_version": PROJECT_VERSION,
@@ -117,6 +149,7 @@ def project_to_json(project: Project) -> str:
         },
         "classifier": classifier,
         "quality": project.quality.to_dict() if project.quality else None,
+        "pool": list(project.pool),
         "saved": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     return json.dumps(document, indent=1, ensure_ascii=False)
@@ -169,6 +202,8 @@ def project_from_json(text: str, *, source: str = "the project") -> Project:
             settings=_settings(document.get("settings") or {}),
             classifier_file=_classifier(document.get("classifier"), source),
             quality=_quality(document.get("quality")),
+            trained_on=_trained_on(document.get("classifier")),
+            pool=[_string(text, "pool text") for text in _list(document, "pool")],
         )
     except (KeyError, TypeError, ValueError) as error:
         if isinstance(error, ProjectError):
@@ -233,6 +268,14 @@ def _settings(entry: dict) -> ProjectSettings:
 
 def _quality(entry) -> QualityReport | None:
     return QualityReport.from_dict(entry) if entry else None
+
+
+def _trained_on(entry) -> TrainedOn | None:
+    if not isinstance(entry, dict) or entry.get("trained_on") is None:
+        return None
+    if not isinstance(entry["trained_on"], dict):
+        raise ProjectError('"classifier.trained_on" must be an object.')
+    return TrainedOn.from_dict(entry["trained_on"])
 
 
 def _classifier(entry, source: str) -> bytes | None:

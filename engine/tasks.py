@@ -21,6 +21,7 @@ import numpy as np
 
 from engine.backbone import Text
 from engine.families import family_of
+from engine.progress import ProgressCallback, ProgressEvent
 
 log = logging.getLogger(__name__)
 WORD = re.compile(r"\b[a-z]{3,}\b")  # whole alphabetic words, as masking sees them
@@ -33,6 +34,14 @@ STOPWORDS = frozenset(
     "through during before under between each both same own again further once does doing "
     "having until against above below off why whom nor few very can will just don".split()
 )
+# The stages of build_sampler, in the order they run; `done` and `total` count the unit named.
+LOADING_TASKS = "Loading task folders"  # folders
+READING_TEXT = "Reading unlabeled text"  # files
+INDEXING_WORDS = "Indexing words"  # sentences
+EMBEDDING_WORDS = "Embedding words"  # words
+CLUSTERING_WORDS = "Clustering words"  # k-means iterations
+INDEX_REPORT_EVERY = 10_000  # sentences between two indexing events
+KMEANS_ITERATIONS = 30  # at most; SMLMT needs coherent word groups, not an exact optimum
 
 
 @dataclass
@@ -187,7 +196,10 @@ class WordIndex:
         return self.sentence_ids[self.offsets[word_id] : self.offsets[word_id + 1]]
 
 
-def read_sentences(paths: list[Path], max_chars: int = 400) -> list[str]:
+def read_sentences(
+    paths: list[Path], max_chars: int = 400, *, progress: ProgressCallback | None = None
+) -> list[str]:
+    """Lines longer than 20 characters of every .txt file; one event per file read."""
     files = [
         p
         for root in map(Path, paths)
@@ -196,14 +208,21 @@ def read_sentences(paths: list[Path], max_chars: int = 400) -> list[str]:
     if not files:
         raise ValueError(f"No .txt files found in {', '.join(map(str, paths))} for SMLMT tasks.")
     sentences = []
-    for path in files:
+    for number, path in enumerate(files, 1):
         with path.open(encoding="utf-8", errors="replace") as lines:
             sentences += [line.strip()[:max_chars] for line in lines if len(line.strip()) > 20]
+        if progress is not None:
+            progress(ProgressEvent(READING_TEXT, number, len(files)))
     return sentences
 
 
 def build_word_index(
-    sentences: list[str], *, min_count: int = 30, max_count: int = 5000, max_words: int = 20000
+    sentences: list[str],
+    *,
+    min_count: int = 30,
+    max_count: int = 5000,
+    max_words: int = 20000,
+    progress: ProgressCallback | None = None,
 ) -> WordIndex:
     """Index mid-frequency content words (too rare: no k+q sentences; too common: no topic)."""
     postings: dict[str, list[int]] = defaultdict(list)
@@ -211,6 +230,9 @@ def build_word_index(
         for word in set(WORD.findall(sentence.lower())):
             if word not in STOPWORDS:
                 postings[word].append(sentence_id)
+        done = sentence_id + 1
+        if progress is not None and (done % INDEX_REPORT_EVERY == 0 or done == len(sentences)):
+            progress(ProgressEvent(INDEXING_WORDS, done, len(sentences)))
     kept = sorted(
         (w for w, ids in postings.items() if min_count <= len(ids) <= max_count),
         key=lambda w: (-len(postings[w]), w),
@@ -222,7 +244,9 @@ def build_word_index(
     return WordIndex(sentences, kept, offsets, ids)
 
 
-def load_word_index(paths: list[Path], cache_dir: Path) -> WordIndex:
+def load_word_index(
+    paths: list[Path], cache_dir: Path, *, progress: ProgressCallback | None = None
+) -> WordIndex:
     """Build the index once per set of files (keyed by names, sizes, mtimes); reuse it after."""
     files = sorted(
         p for root in map(Path, paths) for p in (root.glob("*.txt") if root.is_dir() else [root])
@@ -233,13 +257,13 @@ def load_word_index(paths: list[Path], cache_dir: Path) -> WordIndex:
         ).encode()
     ).hexdigest()[:16]
     cache = cache_dir / f"word-index-{key}.npz"
-    sentences = read_sentences(files)
+    sentences = read_sentences(files, progress=progress)
     if cache.is_file():
         stored = np.load(cache, allow_pickle=False)
         return WordIndex(
             sentences, stored["words"].tolist(), stored["offsets"], stored["sentence_ids"]
         )
-    index = build_word_index(sentences)
+    index = build_word_index(sentences, progress=progress)
     cache_dir.mkdir(parents=True, exist_ok=True)
     temp = cache.with_suffix(".tmp.npz")
     np.savez(
@@ -308,13 +332,63 @@ class SmlmtSampler:
         return per_class
 
 
-def cluster_words(embeddings: np.ndarray, num_clusters: int, seed: int) -> list[list[int]]:
-    """k-means over word embeddings (rows); clusters with fewer than 2 words are dropped."""
-    from sklearn.cluster import KMeans
+def cluster_words(
+    embeddings: np.ndarray,
+    num_clusters: int,
+    seed: int,
+    *,
+    iterations: int = KMEANS_ITERATIONS,
+    progress: ProgressCallback | None = None,
+) -> list[list[int]]:
+    """k-means over word embeddings (rows); clusters with fewer than 2 words are dropped.
 
-    labels = KMeans(n_clusters=num_clusters, random_state=seed, n_init=1).fit_predict(embeddings)
+    k-means++ seeding, then Lloyd steps until no word changes cluster, written out rather
+    than sklearn's KMeans: each iteration can be reported, and sklearn's took minutes on a
+    busy CPU for 20,000 words (its threads compete with torch's).
+    """
+    if num_clusters > len(embeddings):
+        raise ValueError(
+            f"`num_clusters`={num_clusters} is more than the {len(embeddings)} words to cluster; "
+            "ask for fewer clusters (--clusters) or give more unlabeled text."
+        )
+    if progress is not None:  # the seeding takes seconds too: say at once what is going on
+        progress(ProgressEvent(CLUSTERING_WORDS, 0, iterations))
+    centers = kmeans_plusplus(embeddings, num_clusters, np.random.default_rng(seed))  # (K, D)
+    labels = nearest_center(embeddings, centers)  # (W,)
+    for iteration in range(1, iterations + 1):
+        counts = np.bincount(labels, minlength=num_clusters)  # (K,)
+        sums = np.zeros_like(centers)
+        np.add.at(sums, labels, embeddings)
+        means = sums / np.maximum(counts, 1)[:, None].astype(sums.dtype)  # float32 stays float32
+        centers = np.where(counts[:, None] > 0, means, centers)  # an empty cluster keeps its center
+        moved = nearest_center(embeddings, centers)
+        if progress is not None:
+            progress(ProgressEvent(CLUSTERING_WORDS, iteration, iterations))
+        if np.array_equal(moved, labels):
+            break
+        labels = moved
     clusters = [np.flatnonzero(labels == c).tolist() for c in range(num_clusters)]
     return [c for c in clusters if len(c) >= 2]
+
+
+def kmeans_plusplus(points: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """k initial centers, (k, D): each next one drawn with probability proportional to the
+    squared distance to the closest center chosen so far (Arthur and Vassilvitskii, 2007)."""
+    norms = (points.astype(np.float64) ** 2).sum(1)  # (W,)
+    chosen = [int(rng.integers(len(points)))]
+    closest = np.maximum(norms - 2 * points @ points[chosen[0]] + norms[chosen[0]], 0)  # (W,)
+    for _ in range(1, k):
+        total = closest.sum()
+        index = int(rng.choice(len(points), p=closest / total if total > 0 else None))
+        chosen.append(index)
+        distance = np.maximum(norms - 2 * points @ points[index] + norms[index], 0)
+        closest = np.minimum(closest, distance)
+    return points[chosen].copy()
+
+
+def nearest_center(points: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """Index of the closest center of each point, (W,): argmin |c|^2 - 2 x.c (|x|^2 is common)."""
+    return ((centers**2).sum(1) - 2 * points @ centers.T).argmin(1)
 
 
 class MixedSampler:
@@ -338,8 +412,10 @@ class MixedSampler:
 
 
 # ---- assembling a sampler from folders --------------------------------------------------
-def word_embeddings(backbone, words: list[str], batch_size: int = 512) -> np.ndarray:
-    """Pooled frozen-encoder embedding of each word on its own, (W, D)."""
+def word_embeddings(
+    backbone, words: list[str], batch_size: int = 512, *, progress: ProgressCallback | None = None
+) -> np.ndarray:
+    """Pooled frozen-encoder embedding of each word on its own, (W, D); an event per batch."""
     import torch
 
     from engine.backbone import encode_texts, pool
@@ -352,10 +428,21 @@ def word_embeddings(backbone, words: list[str], batch_size: int = 512) -> np.nda
             rows.append(
                 pool(hidden, inputs["attention_mask"], backbone.pooling).float().cpu().numpy()
             )
+            if progress is not None:
+                done = min(start + batch_size, len(words))
+                progress(ProgressEvent(EMBEDDING_WORDS, done, len(words)))
     return np.concatenate(rows)
 
 
-def load_word_clusters(backbone, index: WordIndex, num_clusters: int, cache_dir: Path, seed: int):
+def load_word_clusters(
+    backbone,
+    index: WordIndex,
+    num_clusters: int,
+    cache_dir: Path,
+    seed: int,
+    *,
+    progress: ProgressCallback | None = None,
+) -> list[list[int]]:
     """k-means clusters of the index's words, cached per (words, backbone, k, seed)."""
     key = hashlib.sha256(
         json.dumps([index.words, backbone.fingerprint, num_clusters, seed]).encode()
@@ -363,7 +450,8 @@ def load_word_clusters(backbone, index: WordIndex, num_clusters: int, cache_dir:
     cache = cache_dir / f"word-clusters-{key}.json"
     if cache.is_file():
         return json.loads(cache.read_text())
-    clusters = cluster_words(word_embeddings(backbone, index.words), num_clusters, seed)
+    embeddings = word_embeddings(backbone, index.words, progress=progress)
+    clusters = cluster_words(embeddings, num_clusters, seed, progress=progress)
     cache_dir.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(clusters))
     return clusters
@@ -380,19 +468,30 @@ def build_sampler(
     num_clusters: int = 300,
     seed: int = 0,
     sampling: TaskSampling = TaskSampling.SQRT_SIZE,
+    progress: ProgressCallback | None = None,
 ) -> tuple[MixedSampler, dict]:
-    """The task mixture of DESIGN.md and a summary of the data it draws from."""
+    """The task mixture of DESIGN.md and a summary of the data it draws from.
+
+    `task_dirs` may name task folders (with train.jsonl) or folders of them. Reading the
+    data can take minutes, so `progress` gets an event per stage step (LOADING_TASKS...).
+    """
     folders = find_task_folders(task_dirs) if task_dirs else []
     if task_dirs and not folders:
         raise ValueError(
             f"No task folders with train.jsonl under {', '.join(map(str, task_dirs))}."
         )
-    datasets = [read_task_folder(folder) for folder in folders]
+    datasets = []
+    for number, folder in enumerate(folders, 1):
+        datasets.append(read_task_folder(folder))
+        if progress is not None:
+            progress(ProgressEvent(LOADING_TASKS, number, len(folders)))
     supervised = SupervisedSampler(datasets, shape, sampling) if datasets else None
     smlmt, summary = [], {"tasks": {d.name: d.size for d in datasets}, "sampling": sampling.value}
     if unlabeled:
-        index = load_word_index(unlabeled, cache_dir)
-        clusters = load_word_clusters(backbone, index, num_clusters, cache_dir, seed)
+        index = load_word_index(unlabeled, cache_dir, progress=progress)
+        clusters = load_word_clusters(
+            backbone, index, num_clusters, cache_dir, seed, progress=progress
+        )
         mask = backbone.tokenizer.mask_token
         smlmt = [SmlmtSampler(index, shape, mask), SmlmtSampler(index, shape, mask, clusters)]
         summary["unlabeled"] = {

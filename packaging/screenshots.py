@@ -63,17 +63,30 @@ def main() -> int:
     shots.wait(lambda: False, 0.5)
     shots.take(window, "01-first-start.png")
 
-    window.train_panel.train()
-    shots.wait(lambda: "Estimating quality" in window.train_panel.stage.text(), 120)
+    panel = window.train_panel
+    panel.train()
+    shots.wait(lambda: "step" in panel.stage.text(), 120)
     shots.take(window, "02-training.png")
-    shots.wait(lambda: not window.train_panel.is_busy, 300)
+    # The classifier is ready first; the quality estimate runs as its own stage.
+    shots.wait(lambda: "fold" in panel.estimate_stage.text(), 300)
+    window.try_panel.input.setPlainText("The new tablet ships with a faster processor")
+    shots.wait(lambda: window.try_panel.prediction.text().startswith("technology"), 60)
+    shots.take(window, "10-quality-stage.png")
+    shots.wait(lambda: not panel.is_estimating, 300)
     window.paste_text(
         "He finished the cycling stage in first place\tsports\nA brand new line to sort"
     )
-    window.try_panel.input.setPlainText("The new tablet ships with a faster processor")
     shots.wait(lambda: window.try_panel.prediction.text().startswith("technology"), 60)
     window.examples_panel.view.clearSelection()
     shots.take(window, "03-trained-and-try-it.png")
+    window.paste_text(
+        "Symptoms of the flu include fever\thealth\nWash your hands often\thealth\n"
+        "The clinic opens at nine\thealth"
+    )
+    window.banner.clear()
+    window.examples_panel.view.clearSelection()
+    shots.take(window, "11-out-of-date.png")
+    window.document.undo_stack.undo()
 
     table = work / "support-tickets.csv"
     write_rows(

@@ -21,6 +21,15 @@ from app.app_settings import autosave_path
 from app.message_banner import MessageKind
 
 
+def rows(window):
+    return [(e.text, e.label) for e in window.document.examples.examples()]
+
+
+def write_rows(path, lines, delimiter, encoding):
+    path.write_bytes("".join(delimiter.join(line) + "\n" for line in lines).encode(encoding))
+    return path
+
+
 @pytest.fixture
 def trained_window(window, qtbot):
     window.document.load(topic_project(per_class=3), None)
@@ -33,7 +42,7 @@ def test_project_save_and_open_round_trip(trained_window, qtbot, tmp_path, answe
     window = trained_window
     window.paste_text("An unsorted line")
     answers["save_path"] = tmp_path / "topics"
-    assert window.save()
+    assert window.session.save()
     path = tmp_path / "topics.fewshot.json"
     assert path.is_file() and window.document.path == path and not window.document.is_modified
     assert window.windowTitle() == "topics — Fewshot Studio"
@@ -44,9 +53,9 @@ def test_project_save_and_open_round_trip(trained_window, qtbot, tmp_path, answe
     )
     labels = window.host.classifier.labels
 
-    window.new_project()
+    window.session.new_project()
     assert window.document.examples.rowCount() == 0 and window.host.classifier is None
-    assert window.open_project(path)
+    assert window.session.open_project(path)
     assert (
         window.document.class_names(),
         window.document.examples.examples(),
@@ -63,11 +72,11 @@ def test_unsaved_changes_are_offered_for_saving(window, tmp_path, answers):
 
     window.paste_text("text\tlabel-a")
     answers["unsaved_changes"] = prompts.UnsavedChoice.CANCEL
-    window.new_project()
+    window.session.new_project()
     assert window.document.examples.rowCount() == 1
     answers["unsaved_changes"] = prompts.UnsavedChoice.SAVE
     answers["save_path"] = tmp_path / "kept.fewshot.json"
-    window.new_project()
+    window.session.new_project()
     assert window.document.examples.rowCount() == 0
     assert (tmp_path / "kept.fewshot.json").is_file()
 
@@ -90,7 +99,7 @@ def test_a_corrupt_project_shows_a_message_and_keeps_the_document(
     window.paste_text("still here\tkept")
     path = tmp_path / "broken.fewshot.json"
     path.write_text(content)
-    assert not window.open_project(path, ask=False)
+    assert not window.session.open_project(path, ask=False)
     assert window.banner.kind is MessageKind.ERROR and message in window.banner.text()
     assert window.document.examples.rowCount() == 1
 
@@ -99,8 +108,8 @@ def test_autosave_and_the_offer_to_restore(window, qtbot, answers, loaded_model)
     from app.main_window import MainWindow
 
     window.paste_text("unsaved work\tdraft")
-    window.autosave()
-    assert autosave_path().is_file()
+    window.session.autosave()  # written by a worker thread
+    qtbot.waitUntil(autosave_path().is_file, timeout=5_000)
     # A second window starting now finds the autosave, as after a crash.
     answers["yes_no"] = True
     restored = MainWindow(window.settings)
@@ -238,3 +247,135 @@ def test_batch_classify_cancel_writes_nothing(trained_window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: dialog.start_button.isEnabled(), timeout=TRAINING_TIMEOUT_MS)
     assert "Cancelled" in dialog.banner.text() and dialog.report is None
     assert not (tmp_path / "many-classified.csv").exists()
+
+
+# ---- importing files as people have them ------------------------------------------------
+FRENCH = [
+    ("id", "texte", "label"),
+    ("1", "Un café crème", "drinks"),
+    ("2", "Crème brûlée", "dessert"),
+    ("3", "Thé glacé", "drinks"),
+]
+
+
+def test_import_a_multi_sheet_workbook_by_choosing_the_sheet(window, tmp_path):
+    import pandas as pd
+
+    path = tmp_path / "book.xlsx"
+    with pd.ExcelWriter(path) as book:
+        pd.DataFrame({"note": ["Examples are on the next sheet"]}).to_excel(
+            book, sheet_name="Read me", index=False
+        )
+        pd.DataFrame({"sentence": ["Whisk the eggs", "Stocks fell"], "topic": ["a", "b"]}).to_excel(
+            book, sheet_name="Examples", index=False
+        )
+    window.import_file(path)
+    dialog = window.import_dialog
+    row = dialog.format_row
+    assert row.sheet_combo.isVisibleTo(dialog) and not row.delimiter_combo.isVisibleTo(dialog)
+    assert [row.sheet_combo.itemText(i) for i in range(2)] == ["Read me", "Examples"]
+    assert row.sheet_combo.currentText() == "Read me" and dialog.text_column == "note"
+    row.sheet_combo.setCurrentText("Examples")
+    assert (dialog.text_column, dialog.label_column) == ("sentence", "topic")
+    assert dialog.preview_model.rowCount() == 2
+    dialog.accept()
+    assert rows(window) == [("Whisk the eggs", "a"), ("Stocks fell", "b")]
+
+
+@pytest.mark.parametrize(
+    "name, delimiter, encoding, detected",
+    [
+        ("semicolon.csv", ";", "utf-8", "UTF-8"),
+        ("latin1.csv", ",", "latin-1", "cp1252"),  # the same bytes for these characters
+        ("excel-unicode.csv", "\t", "utf-16", "UTF-16"),  # Excel's "Unicode text", renamed
+    ],
+)
+def test_import_csv_as_saved_by_other_programs(
+    window, tmp_path, name, delimiter, encoding, detected
+):
+    path = write_rows(tmp_path / name, FRENCH, delimiter, encoding)
+    window.import_file(path)
+    dialog = window.import_dialog
+    row = dialog.format_row
+    assert row.delimiter_combo.currentData() == delimiter
+    assert row.encoding_combo.currentText() == detected
+    assert not row.sheet_combo.isVisibleTo(dialog)
+    assert dialog.preview_model.columnCount() == 3
+    assert (dialog.text_column, dialog.label_column) == ("texte", "label")
+    dialog.accept()
+    assert rows(window) == [(text, label) for _, text, label in FRENCH[1:]]
+
+
+def test_changing_the_delimiter_or_encoding_reads_the_file_again(window, tmp_path):
+    path = write_rows(tmp_path / "windows.csv", FRENCH, ";", "cp1252")
+    window.import_file(path)
+    dialog = window.import_dialog
+    row = dialog.format_row
+    ok = dialog.buttons.button(dialog.buttons.StandardButton.Ok)
+    row.delimiter_combo.setCurrentIndex(row.delimiter_combo.findData(","))
+    assert dialog.preview_model.columnCount() == 1 and dialog.text_column == "id;texte;label"
+    row.delimiter_combo.setCurrentIndex(row.delimiter_combo.findData(";"))
+    assert dialog.preview_model.columnCount() == 3 and dialog.text_column == "texte"
+    row.encoding_combo.setCurrentIndex(row.encoding_combo.findData("utf-8"))
+    assert dialog.banner.kind is MessageKind.ERROR and "not valid UTF-8" in dialog.banner.text()
+    assert not ok.isEnabled() and dialog.preview_model.rowCount() == 0
+    row.encoding_combo.setCurrentIndex(row.encoding_combo.findData("latin-1"))
+    assert ok.isEnabled() and dialog.preview_model.rowCount() == 3
+    dialog.accept()
+    assert rows(window)[1] == ("Crème brûlée", "dessert")
+
+
+def test_doubtful_columns_are_a_warning_not_a_refusal(window, tmp_path):
+    lines = [("id", "text")] + [(str(i), f"Message number {i}") for i in range(30)]
+    path = write_rows(tmp_path / "ids.csv", lines, ",", "utf-8")
+    window.import_file(path)
+    dialog = window.import_dialog
+    dialog.set_columns("text", "id")
+    assert dialog.banner.kind is MessageKind.WARNING
+    assert "The class column 'id' has 30 different values in 30 rows" in dialog.banner.text()
+    dialog.set_columns("id", None)
+    assert "holds only numbers" in dialog.banner.text()
+    dialog.set_columns("text", None)
+    assert dialog.banner.text() == ""
+    dialog.set_columns("text", "id")
+    assert dialog.buttons.button(dialog.buttons.StandardButton.Ok).isEnabled()
+    dialog.accept()
+    assert len(rows(window)) == 30
+
+
+def test_batch_reads_the_file_as_detected_or_chosen(trained_window, qtbot, tmp_path):
+    window = trained_window
+    lines = [("n", "message")] + [(str(i), t) for i, t in enumerate(["Le café", "The team won"])]
+    source = write_rows(tmp_path / "incoming.csv", lines, ";", "cp1252")
+    window.show_batch()
+    dialog = window.batch_dialog
+    assert dialog.set_input(source)
+    row = dialog.format_row
+    assert (row.delimiter_combo.currentData(), row.encoding_combo.currentData()) == (";", "cp1252")
+    assert dialog.column_combo.currentText() == "message"
+    row.delimiter_combo.setCurrentIndex(row.delimiter_combo.findData("|"))
+    assert dialog.preview_model.columnCount() == 1
+    row.delimiter_combo.setCurrentIndex(row.delimiter_combo.findData(";"))
+    assert (
+        dialog.preview_model.columnCount() == 2 and dialog.column_combo.currentText() == "message"
+    )
+    dialog.start()
+    assert dialog.rate.text() == "Reading the file…"
+    qtbot.waitUntil(
+        lambda: dialog.report is not None or dialog.banner.kind is MessageKind.ERROR,
+        timeout=TRAINING_TIMEOUT_MS,
+    )
+    assert dialog.report is not None, dialog.banner.text()
+    with (tmp_path / "incoming-classified.csv").open(encoding="utf-8") as handle:
+        assert [row["message"] for row in csv.DictReader(handle)] == ["Le café", "The team won"]
+
+
+def test_batch_progress_says_what_it_is_doing(trained_window):
+    window = trained_window
+    window.show_batch()
+    dialog = window.batch_dialog
+    dialog._progressed("Reading the file", 0, 5_000, {})
+    assert dialog.rate.text() == "Reading the file…"
+    dialog._progressed("Classifying rows", 1_234, 5_000, {"rows/s": 300.4})
+    assert dialog.rate.text() == "Classifying: 1,234 of 5,000 rows (300 rows/s)"
+    assert (dialog.progress.value(), dialog.progress.maximum()) == (1_234, 5_000)

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from test_app_metatrain import make_stopped_run, task_folder  # noqa: F401 - a fixture
 from test_app_support import (  # noqa: F401 - fixtures used by name
     answers,
     loaded_model,
@@ -60,3 +61,20 @@ def test_choosing_a_checkpoint_reloads_the_model_and_is_saved_with_the_project(w
     assert window.document.settings.meta_checkpoint == (shipped[0] if shipped else None)
     assert window.status_device.text() == "Device: cpu"
     assert window.host.model.meta.name in window.status_meta.text()
+
+
+def test_an_unfinished_checkpoint_is_marked_with_how_to_resume_it(
+    window, loaded_model, task_folder, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("FEWSHOT_DATA_DIR", str(tmp_path / "data"))
+    folder = tmp_path / "data" / "meta" / "half-done"
+    make_stopped_run(loaded_model.backbone, task_folder, folder, "fewshot metatrain --steps 4")
+    window.show_settings()
+    dialog = window.settings_dialog
+    titles = [dialog.meta_combo.itemText(i) for i in range(dialog.meta_combo.count())]
+    index = dialog.meta_combo.findData(str(folder))
+    assert titles[index].startswith("half-done (stopped at step 2 of 4; resume)")
+    assert not any("stopped" in title for title in titles[:index] + titles[index + 1 :])
+    dialog.meta_combo.setCurrentIndex(index)
+    assert "stopped at step 2 of 4: resume it in Tools > Meta-train" in dialog.meta_detail.text()
+    dialog.reject()

@@ -19,6 +19,7 @@ from test_app_support import (  # noqa: F401 - fixtures used by name
 )
 
 from app.message_banner import MessageKind
+from engine.evaluation import QUICK_FOLDS
 
 
 def test_train_reports_progress_estimates_quality_and_try_it_predicts(window, qtbot):
@@ -41,7 +42,7 @@ def test_train_reports_progress_estimates_quality_and_try_it_predicts(window, qt
     assert window.document.classifier_file is not None and window.document.is_modified
     assert "Trained on 15 examples in 3 classes" in window.train_panel.status.text()
     report = window.document.quality
-    assert report.folds == 5 and report.examples == 15
+    assert report.folds == QUICK_FOLDS and report.examples == 15
     assert window.train_panel.quality.headline.text().startswith("Estimated accuracy:")
     assert window.train_panel.quality.table.rowCount() == 3
     assert window.train_panel.quality.table.columnCount() == 4  # 3 predicted classes + found
@@ -81,9 +82,10 @@ def test_enough_examples_say_how_long_training_ran_and_how_it_checked(window, qt
     window.document.load(project, None)
     train_and_wait(qtbot, window)
     training = window.host.classifier.training
-    status = window.train_panel.status.text()
-    assert f"It trained for {training['steps']} steps" in status
-    assert "on 8 examples set aside to check it" in status
+    assert window.train_panel.status.text() == "Trained on 32 examples in 2 classes."
+    details = window.train_panel.details.text()
+    assert f"ran {training['steps']} steps, the number that did best" in details
+    assert "on 8 examples set aside to check it" in details
 
 
 def test_cancel_keeps_the_previous_classifier(window, qtbot):
@@ -107,7 +109,7 @@ def test_cancel_keeps_the_previous_classifier(window, qtbot):
     window.train_panel.train()
     qtbot.waitUntil(lambda: "step" in window.train_panel.stage.text(), timeout=TRAINING_TIMEOUT_MS)
     pressed = time.perf_counter()
-    window.cancel_action.trigger()
+    window.menu_actions.cancel.trigger()
     qtbot.waitUntil(lambda: not window.train_panel.is_busy, timeout=10_000)
     stopped = time.perf_counter() - pressed
     assert window.banner.kind is MessageKind.INFO and "cancelled" in window.banner.text()
@@ -119,32 +121,42 @@ def test_cancel_keeps_the_previous_classifier(window, qtbot):
 
 
 @pytest.mark.parametrize(
-    "pasted, message",
+    "pasted, reason",
     [
-        ("", "No examples given"),
-        ("a text\tonly\nanother text\tonly\n", "Only one class"),
+        ("", "Add examples first: at least one for each of two classes."),
+        (
+            "a text\tonly\nanother text\tonly\n",
+            "Add examples of a second class: only 'only' has examples.",
+        ),
+        (
+            "goal\tsports\nrecipe\tcooking\nstocks\tfinance",
+            "The class 'finance' has no examples: add one, or delete the class.",
+        ),
     ],
 )
-def test_unusable_data_shows_the_engine_message(window, qtbot, pasted, message):
+def test_train_is_disabled_with_its_reason_not_a_failure(window, qtbot, pasted, reason):
+    from engine.project import Project
+
+    window.document.load(Project(), None)
     if pasted:
         window.paste_text(pasted)
-    train_and_wait(qtbot, window)
-    assert window.banner.kind is MessageKind.ERROR
-    assert message in window.banner.text()
-    assert window.host.classifier is None
-
-
-def test_a_class_without_examples_is_named(window, qtbot):
-    window.paste_text("goal\tsports\nrecipe\tcooking")
-    window.document.add_class("finance")
-    train_and_wait(qtbot, window)
-    assert "['finance'] have no examples" in window.banner.text()
+    if "finance" in pasted:  # the class stays, its only example goes
+        window.document.remove_rows([2])
+    panel = window.train_panel
+    assert not panel.train_button.isEnabled()
+    assert panel.train_button.toolTip() == reason
+    assert panel.stage.text() == reason and panel.stage.isVisibleTo(panel)
+    window.menu_actions.train.trigger()  # the shortcut still answers, in words, not in red
+    assert window.banner.kind is MessageKind.INFO
+    assert window.banner.text() == f"Nothing to train yet. {reason}"
+    assert not panel.is_busy and window.host.classifier is None
 
 
 def test_train_before_the_model_is_loaded_says_to_wait(window):
     window.host.model = None
     window.train_panel.train()
     assert "still loading" in window.banner.text()
+    assert window.banner.kind is MessageKind.INFO
 
 
 def test_opening_another_project_during_training_drops_the_result(window, qtbot):
@@ -169,28 +181,28 @@ def test_main_actions_have_shortcuts_tooltips_and_accessible_names(window):
     )
 
     for action in (
-        window.new_action,
-        window.open_action,
-        window.save_action,
-        window.save_as_action,
-        window.undo_action,
-        window.redo_action,
-        window.paste_action,
-        window.import_action,
-        window.delete_action,
-        window.train_action,
-        window.cancel_action,
-        window.try_action,
-        window.save_classifier_action,
-        window.export_action,
-        window.batch_action,
-        window.metatrain_action,
-        window.settings_action,
-        window.add_class_action,
+        window.menu_actions.new,
+        window.menu_actions.open,
+        window.menu_actions.save,
+        window.menu_actions.save_as,
+        window.menu_actions.undo,
+        window.menu_actions.redo,
+        window.menu_actions.paste,
+        window.menu_actions.import_,
+        window.menu_actions.delete,
+        window.menu_actions.train,
+        window.menu_actions.cancel,
+        window.menu_actions.try_it,
+        window.menu_actions.save_classifier,
+        window.menu_actions.export,
+        window.menu_actions.batch,
+        window.menu_actions.metatrain,
+        window.menu_actions.settings,
+        window.menu_actions.add_class,
     ):
         assert not action.shortcut().isEmpty(), action.text()
         assert action.toolTip(), action.text()
-    assert window.train_action.shortcut().toString() == "Ctrl+Return"
+    assert window.menu_actions.train.shortcut().toString() == "Ctrl+Return"
     views = [v for v in window.findChildren(QAbstractItemView) if not isinstance(v, QHeaderView)]
     edits = window.findChildren(QPlainTextEdit) + window.findChildren(QLineEdit)
     buttons = window.findChildren(QAbstractButton)

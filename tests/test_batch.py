@@ -2,16 +2,26 @@
 
 import csv
 import random
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import TOPICS
 
-from engine.batch import BatchReport, classify_csv, estimate_rows, load_predictor
+from engine.batch import (
+    FIRST_SLICE,
+    MAX_SLICE,
+    SLICE_SECONDS,
+    BatchReport,
+    SliceSize,
+    classify_csv,
+    estimate_rows,
+    load_predictor,
+)
 from engine.onnx_predictor import OnnxClassifier
 from engine.progress import Cancelled
-from engine.tables import TableError, read_table_chunks
+from engine.tables import TableError, TableFormat, read_table_chunks
 
 PREDICTION_COLUMNS = [
     "predicted_label",
@@ -92,19 +102,104 @@ def test_quoted_commas_newlines_bom_and_empty_cells(tmp_path, fitted_classifier)
     assert np.allclose(confidence, probabilities.max(1), atol=1e-6)
 
 
-def test_latin1_file_gives_a_clear_error_or_works_with_its_encoding(tmp_path, onnx_predictor):
+def test_latin1_file_is_detected_and_a_wrong_encoding_is_a_clear_error(tmp_path, onnx_predictor):
     source = write(tmp_path / "in.csv", "text\nCrème brûlée au café\nA déjà vu\n", "latin-1")
     output = tmp_path / "out.csv"
-    with pytest.raises(TableError, match=r"not valid UTF-8 text.*--encoding latin-1"):
-        classify_csv(source, output, text_column="text", predictor=onnx_predictor)
+    utf8 = TableFormat(encoding="utf-8")
+    with pytest.raises(TableError, match=r"not valid UTF-8 text.*--encoding"):
+        classify_csv(
+            source, output, text_column="text", predictor=onnx_predictor, table_format=utf8
+        )
     assert not output.exists()
-    classify_csv(source, output, text_column="text", predictor=onnx_predictor, encoding="latin-1")
+    classify_csv(source, output, text_column="text", predictor=onnx_predictor)
     out = pd.read_csv(output, encoding="utf-8")  # written back as UTF-8
     assert out["text"].tolist() == ["Crème brûlée au café", "A déjà vu"]
     with pytest.raises(TableError, match="Unknown text encoding 'klingon'"):
+        TableFormat(encoding="klingon")
+
+
+def test_semicolon_sheet_and_delimiter_inputs(tmp_path, onnx_predictor):
+    source = write(tmp_path / "in.csv", "id;text\n1;Grill the salmon, then rest it\n2;Rates rose\n")
+    report = classify_csv(
+        source, tmp_path / "out.csv", text_column="text", predictor=onnx_predictor
+    )
+    out = pd.read_csv(tmp_path / "out.csv", dtype=str)
+    assert report.rows == 2 and out["text"][0] == "Grill the salmon, then rest it"
+    comma = TableFormat(delimiter=",")
+    with pytest.raises(TableError, match=r"columns found: 'id;text'\. It was read as one column"):
         classify_csv(
-            source, output, text_column="text", predictor=onnx_predictor, encoding="klingon"
+            source,
+            tmp_path / "o.csv",
+            text_column="text",
+            predictor=onnx_predictor,
+            table_format=comma,
         )
+    with pd.ExcelWriter(tmp_path / "in.xlsx") as book:
+        pd.DataFrame({"note": ["x"]}).to_excel(book, sheet_name="About", index=False)
+        pd.DataFrame({"text": ["Bake a cake"] * 3}).to_excel(book, sheet_name="Data", index=False)
+    report = classify_csv(
+        tmp_path / "in.xlsx",
+        tmp_path / "out.csv",
+        text_column="text",
+        predictor=onnx_predictor,
+        table_format=TableFormat(sheet="Data"),
+    )
+    assert report.rows == 3
+
+
+class SlowPredictor:
+    """A real predictor held back to `seconds_per_row`: the embedded MiniLM's speed on a busy
+    laptop CPU, without the minutes that MiniLM itself takes on 5,000 rows here."""
+
+    def __init__(self, predictor, seconds_per_row: float):
+        self.predictor, self.seconds_per_row = predictor, seconds_per_row
+        self.labels = predictor.labels
+
+    def predict_proba(self, texts, *, batch_size=32):
+        time.sleep(self.seconds_per_row * len(texts))
+        return self.predictor.predict_proba(texts, batch_size=batch_size)
+
+
+def test_progress_moves_every_second_on_a_big_file(tmp_path, onnx_predictor):
+    """At 400 rows/s a fixed 1,024-row slice would leave 2.5 s without progress: the slices
+    adapt to the measured speed, so rows done rise at least every second."""
+    rng = random.Random(0)
+    words = [word for texts in TOPICS.values() for text in texts for word in text.split()]
+    lines = [" ".join(rng.sample(words, rng.randint(3, 12))) for _ in range(5_000)]
+    source = write(tmp_path / "big.csv", "text\n" + "\n".join(lines) + "\n")
+    events, times = [], []
+
+    def record(event):
+        times.append(time.perf_counter())
+        events.append(event)
+
+    started = time.perf_counter()
+    classify_csv(
+        source,
+        tmp_path / "out.csv",
+        text_column="text",
+        predictor=SlowPredictor(onnx_predictor, 1 / 400),
+        progress=record,
+    )
+    assert (events[0].stage, events[0].done, events[0].total) == ("Reading the file", 0, 5_000)
+    done = [event.done for event in events[1:]]
+    assert done == sorted(done) and done[-1] == 5_000 and len(set(done)) > 10
+    gaps = np.diff([started, *times])
+    assert gaps.max() < 1.0, f"{gaps.max():.2f} s without progress (event {gaps.argmax()})"
+
+
+def test_slices_follow_the_measured_speed():
+    slices = SliceSize()
+    assert slices.rows == FIRST_SLICE
+    slices.update(slices.rows, 100.0)  # very slow: shrink at once, never below one row
+    assert slices.rows == 1
+    for _ in range(20):  # very fast: grow, at most twofold per call, up to the cap
+        before = slices.rows
+        slices.update(slices.rows, 1e-6)
+        assert slices.rows == min(2 * before, MAX_SLICE)
+    assert slices.rows == MAX_SLICE
+    slices.update(1000, 1.0)  # 1,000 rows/s: a quarter second's worth
+    assert slices.rows == int(1000 * SLICE_SECONDS)
 
 
 def test_missing_column_names_the_columns_found(tmp_path, onnx_predictor):

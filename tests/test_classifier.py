@@ -124,3 +124,18 @@ def test_enough_examples_let_a_held_out_quarter_choose_the_step_count(backbone):
     fewer = Classifier(backbone, max_length=16).fit(texts[1:-1], labels[1:-1])
     assert "held_out" not in fewer.training  # 15 per class: a quarter would be 3 examples
     assert fewer.training["steps"] == learned
+
+
+def test_a_fixed_step_count_skips_the_held_out_choice(backbone):
+    from engine.finetune import CHOOSING_STEPS
+
+    texts, labels = opinion_examples()
+    events = []
+    classifier = Classifier(backbone, max_length=16).fit(
+        texts, labels, steps=3, progress=events.append
+    )
+    assert "held_out" not in classifier.training and classifier.training["steps"] <= 3
+    assert not [e for e in events if e.stage == CHOOSING_STEPS]
+    assert [e.done for e in events] == [1, 2, 3]
+    with pytest.raises(ValueError, match="`steps` must be 0 or more"):
+        Classifier(backbone, max_length=16).fit(texts, labels, steps=-1)

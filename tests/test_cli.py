@@ -150,3 +150,65 @@ def test_a_full_disk_is_a_message_and_keeps_the_old_file(trained_file, small_dis
     assert "free some disk space or choose another disk" in capsys.readouterr().err
     assert (small_disk / "out.csv").read_text() == "previous results\n"
     assert sorted(p.name for p in small_disk.iterdir()) == ["out.csv"]
+
+
+class ModelLoading(Exception):
+    """Raised in place of loading the backbone: the table was read and checked by then."""
+
+
+def test_train_reads_the_table_as_detected_or_as_the_flags_say(tmp_path, capsys, monkeypatch):
+    def stop(*args, **kwargs):
+        raise ModelLoading
+
+    monkeypatch.setattr("engine.backbone.load_backbone", stop)
+    rows = [f"{text};{label}" for label, texts in TOPICS.items() for text in texts[:2]]
+    table = tmp_path / "examples.csv"
+    table.write_bytes(("text;label\nUn café crème;cooking\n" + "\n".join(rows)).encode("cp1252"))
+    output = ["-o", str(tmp_path / "x.safetensors")]
+    for flags in ([], ["--delimiter", ";", "--encoding", "cp1252"]):
+        with pytest.raises(ModelLoading):
+            main(["train", str(table), *output, *flags])
+    assert main(["train", str(table), *output, "--delimiter", "tab"]) == EXIT_USER_ERROR
+    assert "columns found: 'text;label'. It was read as one column" in capsys.readouterr().err
+    assert main(["train", str(table), *output, "--encoding", "utf-8"]) == EXIT_USER_ERROR
+    assert "`examples.csv` is not valid UTF-8 text" in capsys.readouterr().err
+
+    book = tmp_path / "examples.xlsx"
+    with pd.ExcelWriter(book) as writer:
+        pd.DataFrame({"note": ["see the next sheet"]}).to_excel(
+            writer, sheet_name="Notes", index=False
+        )
+        pd.read_csv(table, sep=";", encoding="cp1252").to_excel(
+            writer, sheet_name="Examples", index=False
+        )
+    with pytest.raises(ModelLoading):
+        main(["train", str(book), *output, "--sheet", "Examples"])
+    assert main(["train", str(book), *output]) == EXIT_USER_ERROR
+    assert "has no column 'text'; columns found: 'note'" in capsys.readouterr().err
+    assert main(["train", str(book), *output, "--sheet", "Data"]) == EXIT_USER_ERROR
+    assert "has no sheet 'Data'; sheets found: 'Notes', 'Examples'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", str(table), *output, "--delimiter", ":"])
+    assert "invalid choice: ':'" in capsys.readouterr().err
+
+
+def test_classify_csv_reads_the_table_as_the_flags_say(trained_file, tmp_path, capsys):
+    table = tmp_path / "unicode.csv"  # Excel's "Unicode text": UTF-16, tab-separated
+    table.write_text(
+        "id\ttext\n1\tKnead the dough, then bake\n2\tThe goalkeeper saved it\n", "utf-16"
+    )
+    output = tmp_path / "out.csv"
+    flags = ["--delimiter", "\t", "--encoding", "utf-16"]
+    assert main(["classify-csv", str(trained_file), str(table), "-o", str(output), *flags]) == 0
+    assert pd.read_csv(output)["predicted_label"].tolist() == ["cooking", "sports"]
+    book = tmp_path / "book.xlsx"
+    with pd.ExcelWriter(book) as writer:
+        pd.DataFrame({"note": ["x"]}).to_excel(writer, sheet_name="Notes", index=False)
+        pd.read_csv(table, sep="\t", encoding="utf-16").to_excel(
+            writer, sheet_name="Texts", index=False
+        )
+    assert main(["classify-csv", str(trained_file), str(book), "-o", str(output)]) == 2
+    assert "has no column 'text'; columns found: 'note'" in capsys.readouterr().err
+    flags = ["--sheet", "Texts"]
+    assert main(["classify-csv", str(trained_file), str(book), "-o", str(output), *flags]) == 0
+    assert pd.read_csv(output)["id"].tolist() == [1, 2]

@@ -72,3 +72,27 @@ def test_too_few_examples_and_cancel(backbone, topic_examples):
         cross_validate(
             texts, labels, backbone=backbone, meta=meta, max_length=32, should_stop=lambda: True
         )
+
+
+def test_the_quick_estimate_reuses_the_trained_step_count_with_fewer_folds(
+    backbone, topic_examples
+):
+    from engine.evaluation import quick_estimate_settings
+    from engine.locations import default_meta_checkpoint
+
+    assert quick_estimate_settings({"steps": 10}) == (2, 10)
+    assert quick_estimate_settings({"steps": 14, "held_out": {"examples": 8}}) == (3, 14)
+    texts, labels = topic_examples
+    events = []
+    report = cross_validate(
+        texts,
+        labels,
+        backbone=backbone,
+        meta=default_meta_checkpoint(backbone),
+        folds=2,
+        steps=2,
+        max_length=32,
+        progress=events.append,
+    )
+    assert report.folds == 2 and report.examples == len(texts)
+    assert "fold 2 of 2" in events[-1].stage

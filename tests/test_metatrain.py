@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from conftest import TOPICS
@@ -16,13 +17,30 @@ from engine.formats import initial_meta_checkpoint, load_meta_checkpoint
 from engine.metatrain import (
     MetaParameters,
     MetaTrainConfig,
+    StoppedRun,
     encode_episode,
     episode_loss,
     meta_gradients,
     metatrain,
+    stopped_run,
 )
 from engine.progress import Cancelled
-from engine.tasks import EpisodeShape, SupervisedSampler, find_task_folders, read_task_folder
+from engine.tasks import (
+    CLUSTERING_WORDS,
+    EMBEDDING_WORDS,
+    INDEXING_WORDS,
+    KMEANS_ITERATIONS,
+    LOADING_TASKS,
+    READING_TEXT,
+    EpisodeShape,
+    SupervisedSampler,
+    build_sampler,
+    cluster_words,
+    find_task_folders,
+    read_task_folder,
+)
+
+WORDS = ["river", "castle", "garden", "engine", "violin", "harbour"]
 
 
 def tiny_config(**changes) -> MetaTrainConfig:
@@ -59,6 +77,21 @@ def task_root(tmp_path_factory):
     return root
 
 
+@pytest.fixture
+def corpus(tmp_path):
+    """Two .txt files whose six topic words each occur often enough to be indexed."""
+    folder = tmp_path / "text"
+    folder.mkdir()
+    for part in ("a", "b"):
+        (folder / f"{part}.txt").write_text(
+            "\n".join(
+                f"Line {i}: we talked about the {WORDS[i % 6]} for a long while."
+                for i in range(150)
+            )
+        )
+    return folder
+
+
 def sampler_for(root, shape):
     return SupervisedSampler([read_task_folder(f) for f in find_task_folders([root])], shape)
 
@@ -83,7 +116,9 @@ def test_resume_after_cancel_continues_exactly(tiny_backbone, task_root, tmp_pat
             tiny_backbone, sampler, config, tmp_path / "resumed", should_stop=stop_after_three
         )
     assert json.loads((tmp_path / "resumed" / "trainer_state.json").read_text())["step"] == 2
+    assert stopped_run(tmp_path / "resumed") == StoppedRun(steps_done=2, steps_planned=4)
     resumed = metatrain(tiny_backbone, sampler, config, tmp_path / "resumed")
+    assert stopped_run(tmp_path / "resumed") is None and stopped_run(tmp_path / "none") is None
     a, b = tensors(straight.folder), tensors(resumed.folder)
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -123,6 +158,48 @@ def test_checkpoint_records_training(tiny_backbone, task_root, tmp_path):
     assert checkpoint.training["command"] == "fewshot metatrain ..."
     assert checkpoint.training["episodes"] == 4
     assert set(checkpoint.training["hardware"]) >= {"device", "cpu_count", "world_size"}
+
+
+def test_preparing_the_data_reports_each_stage(tiny_backbone, task_root, corpus, tmp_path):
+    events = []
+
+    def prepare():
+        events.clear()
+        build_sampler(
+            tiny_backbone,
+            task_dirs=[task_root],
+            unlabeled=[corpus],
+            shape=EpisodeShape(n_way=(2, 2), k_shot=(2, 2), query=1),
+            lam=0.5,
+            cache_dir=tmp_path / "cache",
+            num_clusters=3,
+            progress=events.append,
+        )
+
+    def counts(stage):
+        return [(e.done, e.total) for e in events if e.stage == stage]
+
+    prepare()
+    stages = [LOADING_TASKS, READING_TEXT, INDEXING_WORDS, EMBEDDING_WORDS, CLUSTERING_WORDS]
+    assert list(dict.fromkeys(e.stage for e in events)) == stages
+    assert counts(LOADING_TASKS) == [(1, 2), (2, 2)]
+    assert counts(READING_TEXT) == [(1, 2), (2, 2)]
+    assert counts(INDEXING_WORDS) == [(300, 300)]
+    assert counts(EMBEDDING_WORDS)[-1][0] == counts(EMBEDDING_WORDS)[-1][1] >= len(WORDS)
+    iterations = counts(CLUSTERING_WORDS)
+    assert [done for done, _ in iterations] == list(range(len(iterations)))  # 0: seeding
+    assert {total for _, total in iterations} == {KMEANS_ITERATIONS}
+    prepare()  # the word index and the clusters are cached: only the files are read again
+    assert list(dict.fromkeys(e.stage for e in events)) == [LOADING_TASKS, READING_TEXT]
+
+
+def test_word_clusters_find_separate_groups():
+    rng = np.random.default_rng(0)
+    groups = [rng.normal(loc, 0.1, size=(6, 4)) for loc in (-3.0, 0.0, 3.0)]
+    clusters = cluster_words(np.concatenate(groups).astype(np.float32), 3, seed=0)
+    assert sorted(clusters) == [list(range(0, 6)), list(range(6, 12)), list(range(12, 18))]
+    with pytest.raises(ValueError, match=r"`num_clusters`=30 is more than the 18 words"):
+        cluster_words(np.concatenate(groups), 30, seed=0)
 
 
 @pytest.mark.slow
@@ -192,15 +269,7 @@ def test_two_gloo_processes_average_like_one(tiny_backbone, task_root, tmp_path)
 
 
 @pytest.mark.slow
-def test_cli_metatrain_emits_json_progress(task_root, tmp_path):
-    corpus = tmp_path / "text"
-    corpus.mkdir()
-    words = ["river", "castle", "garden", "engine", "violin", "harbour"]
-    (corpus / "a.txt").write_text(
-        "\n".join(
-            f"Line {i}: we talked about the {words[i % 6]} for a long while." for i in range(300)
-        )
-    )
+def test_cli_metatrain_emits_json_progress(task_root, corpus, tmp_path):
     env = {**os.environ, "FEWSHOT_DATA_DIR": str(tmp_path / "data")}
     result = subprocess.run(
         [
@@ -244,6 +313,17 @@ def test_cli_metatrain_emits_json_progress(task_root, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
+    stages = list(dict.fromkeys(e["stage"] for e in events if e["event"] == "stage"))
+    assert stages == [
+        "Loading the backbone",
+        LOADING_TASKS,
+        READING_TEXT,
+        INDEXING_WORDS,
+        EMBEDDING_WORDS,
+        CLUSTERING_WORDS,
+        "Running the first step",
+    ]
+    events = [e for e in events if e["event"] != "stage"]
     assert [e["event"] for e in events] == ["progress", "progress", "done"]
     assert {"loss", "accuracy", "episodes_per_s", "eta_s"} <= set(events[0])
     assert Path(events[-1]["checkpoint"]) == tmp_path / "data" / "meta" / "tiny"

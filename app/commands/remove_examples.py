@@ -6,13 +6,15 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QUndoCommand
 
+from engine.training_state import plural
+
 if TYPE_CHECKING:
     from app.example_table_model import ExampleTableModel
 
 
 class RemoveExamplesCommand(QUndoCommand):
     def __init__(self, model: ExampleTableModel, rows: list[int], text: str = ""):
-        super().__init__(text or f"Delete {len(set(rows))} example(s)")
+        super().__init__(text or f"Delete {plural(len(set(rows)), 'example')}")
         self._model = model
         self._rows = sorted(set(rows))
         self._removed = []

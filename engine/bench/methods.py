@@ -18,10 +18,10 @@ import torch
 from engine.adapters import AdaptedEncoder
 from engine.backbone import Backbone, encode_texts, pool
 from engine.bench.suite import Examples
-from engine.classifier import Classifier, predict_probabilities
+from engine.classifier import Classifier, pooled_outputs
 from engine.finetune import Batch, Params, support_gradients
 from engine.formats import MetaCheckpoint, initial_meta_checkpoint
-from engine.head import HEAD_BIAS, HEAD_WEIGHT, prototype_head
+from engine.head import HEAD_BIAS, HEAD_WEIGHT, head_logits, prototype_head
 
 HOULSBY_RECIPE = {"lr": 1e-3, "steps": 30}  # Adam, full batch: chosen once for the whole suite
 FULL_FINETUNE_RECIPE = {"lr": 3e-5, "steps": 30}
@@ -117,9 +117,8 @@ class GradientMethod(Method):
         )
         fitted = time.perf_counter()
         head = {n: params[n].detach() for n in (HEAD_WEIGHT, HEAD_BIAS)}
-        probabilities = predict_probabilities(
-            model, head, self.backbone, evaluation.texts, self.max_length
-        )
+        features = pooled_outputs(model, self.backbone, evaluation.texts, self.max_length)
+        probabilities = head_logits(torch.from_numpy(features), head).numpy()
         predicted = time.perf_counter()
         trainable = sum(p.numel() for p in params.values())
         return RunResult(

@@ -1,0 +1,151 @@
+"""Simulated labeling: does a strategy reach with fewer labels what random order reaches?
+
+    python -m engine.bench.labeling --suite DEV_SUITE [--suite DEV_SUITE_2] [--tasks a,b]
+        [--strategies uncertainty,diverse,random] [--seeds 0,1,2,3,4] [--budget 32]
+        [--batch 4] [--pool 400] [--test 300] [--out results.json]
+
+Per task and seed: the eval file is shuffled and halved; one half is the unlabeled pool
+(its labels hidden from the strategy), the other the test set. Labeling starts from 2
+examples per class of the task's split-0 k=4 train file. Each round the strategy queues the
+pool with the current classifier, the first `--batch` texts get their true labels, and the
+classifier retrains. Accuracy on the test half is recorded after 8, 16 and 32 labels (and
+every --batch in between); the table is the mean over tasks and seeds. Also times the queue
+refresh of the pool after a retrain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from engine.backbone import load_backbone
+from engine.bench.environment import describe, environment
+from engine.bench.suite import load_suites, read_examples
+from engine.classifier import Classifier
+from engine.files import atomic_write_text
+from engine.locations import default_meta_checkpoint
+from engine.suggestions import suggest
+
+REPORTED_LABELS = (8, 16, 32)
+START_PER_CLASS = 2
+
+
+def halves(texts: list, labels: list[str], seed: int, pool_size: int, test_size: int):
+    order = list(range(len(texts)))
+    random.Random(seed).shuffle(order)
+    middle = len(order) // 2
+    pool, test = order[:middle][:pool_size], order[middle:][:test_size]
+    return (
+        [texts[i] for i in pool],
+        [labels[i] for i in pool],
+        [texts[i] for i in test],
+        [labels[i] for i in test],
+    )
+
+
+def start_examples(task) -> tuple[list, list[str]]:
+    train = task.train(0, 4)
+    texts, labels, seen = [], [], {}
+    for text, label in zip(train.texts, train.labels, strict=True):
+        if seen.get(label, 0) < START_PER_CLASS:
+            seen[label] = seen.get(label, 0) + 1
+            texts.append(text)
+            labels.append(label)
+    return texts, labels
+
+
+def simulate(backbone, meta, task, strategy: str, seed: int, args) -> dict:
+    evaluation = read_examples(task.eval_path)
+    pool_texts, pool_labels, test_texts, test_labels = halves(
+        evaluation.texts, evaluation.labels, seed, args.pool, args.test
+    )
+    texts, labels = start_examples(task)
+    classes = sorted(set(evaluation.labels))
+    curve, refresh_seconds = {}, []
+    remaining = list(range(len(pool_texts)))
+    while True:
+        classifier = Classifier(backbone, meta, max_length=args.max_length)
+        classifier.fit(texts, labels, classes=classes)
+        acquired = len(texts) - len(classes) * START_PER_CLASS
+        predicted = classifier.predict(test_texts)
+        curve[acquired] = sum(p == t for p, t in zip(predicted, test_labels)) / len(test_labels)
+        if acquired >= args.budget or not remaining:
+            break
+        started = time.perf_counter()
+        queue, _ = suggest(
+            classifier, [pool_texts[i] for i in remaining], strategy=strategy, seed=seed
+        )
+        refresh_seconds.append(time.perf_counter() - started)
+        chosen = [remaining[i] for i in queue.order[: args.batch]]
+        texts += [pool_texts[i] for i in chosen]
+        labels += [pool_labels[i] for i in chosen]
+        remaining = [i for i in remaining if i not in set(chosen)]
+    return {
+        "task": task.name,
+        "strategy": strategy,
+        "seed": seed,
+        "curve": curve,
+        "refresh_s": refresh_seconds,
+        "pool": len(pool_texts),
+    }
+
+
+def summary_table(rows: list[dict], strategies: list[str]) -> str:
+    lines = [
+        "| strategy | " + " | ".join(f"acc @ {n} labels" for n in REPORTED_LABELS) + " | runs |",
+        "| --- | " + " | ".join("---" for _ in REPORTED_LABELS) + " | --- |",
+    ]
+    for strategy in strategies:
+        runs = [row for row in rows if row["strategy"] == strategy]
+        cells = []
+        for labels in REPORTED_LABELS:
+            values = [run["curve"][labels] for run in runs if labels in run["curve"]]
+            cells.append(f"{100 * statistics.mean(values):.1f}" if values else "–")
+        lines.append(f"| {strategy} | " + " | ".join(cells) + f" | {len(runs)} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", type=Path, action="append", required=True)
+    parser.add_argument("--tasks", help="comma-separated task names (default: all)")
+    parser.add_argument("--strategies", default="uncertainty,diverse,random")
+    parser.add_argument("--seeds", default="0,1,2,3,4")
+    parser.add_argument("--budget", type=int, default=32, help="labels to acquire")
+    parser.add_argument("--batch", type=int, default=4, help="labels per round")
+    parser.add_argument("--pool", type=int, default=400, help="at most this many pool texts")
+    parser.add_argument("--test", type=int, default=300, help="at most this many test texts")
+    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--out", type=Path, help="JSON file with every run (kept as it goes)")
+    args = parser.parse_args(argv)
+    strategies = args.strategies.split(",")
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    torch.manual_seed(seeds[0])
+    backbone = load_backbone()
+    meta = default_meta_checkpoint(backbone)
+    env = environment(seeds[0])
+    print(describe(env), flush=True)
+    rows = []
+    for task in load_suites(args.suite, args.tasks.split(",") if args.tasks else None):
+        for seed in seeds:
+            for strategy in strategies:
+                row = simulate(backbone, meta, task, strategy, seed, args)
+                rows.append(row)
+                curve = " ".join(f"{n}:{100 * a:.0f}" for n, a in row["curve"].items())
+                print(f"{task.name} seed {seed} {strategy}: {curve}", flush=True)
+                if args.out:
+                    atomic_write_text(args.out, json.dumps({"env": env, "rows": rows}, indent=1))
+    print(summary_table(rows, strategies))
+    refresh = [s for row in rows for s in row["refresh_s"]]
+    if refresh:
+        print(f"queue refresh: median {statistics.median(refresh):.2f} s per round")
+
+
+if __name__ == "__main__":
+    main()
