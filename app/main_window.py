@@ -11,7 +11,6 @@ from PySide6.QtGui import (
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
-    QGuiApplication,
     QKeySequence,
 )
 from PySide6.QtWidgets import (
@@ -30,6 +29,7 @@ from app.classes_panel import ClassesPanel
 from app.document import Document
 from app.examples_panel import ExamplesPanel
 from app.garbage import collect_in_gui_thread
+from app.importer import Importer
 from app.job_runner import JobRunner
 from app.message_banner import MessageBanner, MessageKind
 from app.model_host import ModelHost
@@ -45,11 +45,9 @@ if TYPE_CHECKING:
     from app.about_dialog import AboutDialog
     from app.batch_dialog import BatchDialog
     from app.export_dialog import ExportDialog
-    from app.import_dialog import ImportDialog
     from app.label_next_dialog import LabelNextDialog
     from app.metatrain_dialog import MetaTrainDialog
     from app.settings_dialog import SettingsDialog
-    from engine.tables import TableFormat
 
 log = logging.getLogger(__name__)
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx")  # engine.tables.TABLE_SUFFIXES, without torch
@@ -72,7 +70,6 @@ class MainWindow(QMainWindow):
         self.document = Document(self)
         self.host = ModelHost(self.runner, self)
         self.banner = MessageBanner()
-        self.import_dialog: ImportDialog | None = None
         self.export_dialog: ExportDialog | None = None
         self.batch_dialog: BatchDialog | None = None
         self.metatrain_dialog: MetaTrainDialog | None = None
@@ -90,6 +87,7 @@ class MainWindow(QMainWindow):
         self.session = ProjectSession(
             self, self.document, self.settings, self.runner, self.banner, self._ensure_model
         )
+        self.importer = Importer(self)
         self.menu_actions = WindowActions(self)
         self.menu_actions.fill_menus(self.menuBar())
         self._create_central()
@@ -266,104 +264,6 @@ class MainWindow(QMainWindow):
 
     # ---- editing ----------------------------------------------------------------------
     @Slot()
-    def paste(self) -> None:
-        self.paste_text(QGuiApplication.clipboard().text())
-
-    def paste_text(self, text: str) -> int:
-        if not text.strip():
-            self.banner.show_error(
-                "The clipboard holds no text. Copy lines of text (or text and class columns from a "
-                "spreadsheet) first."
-            )
-            return 0
-        first = self.document.examples.rowCount()
-        count, new_classes = self.document.paste(text, self.classes_panel.current_class())
-        self.examples_panel.select_rows(first, count)
-        unlabeled = sum(not e.label for e in self.document.examples.examples()[first:])
-        message = f"Pasted {plural(count, 'example')}."
-        if new_classes:
-            message += f" New classes: {', '.join(new_classes)}."
-        if unlabeled:
-            message += (
-                f" {unlabeled} {'has' if unlabeled == 1 else 'have'} no class yet: choose one in "
-                "the Class column, or select a "
-                "class on the left before pasting."
-            )
-        self.banner.show_message(message, MessageKind.WARNING if unlabeled else MessageKind.SUCCESS)
-        return count
-
-    @Slot()
-    def import_file(self, path: Path | None = None) -> None:
-        """Read a table and open the column picker (non-modal; it imports when accepted)."""
-        from app.import_dialog import ImportDialog
-        from engine.tables import TableError
-
-        if not path:
-            path = prompts.open_path(
-                self, "Import examples", self.settings.last_folder, prompts.TABLE_FILTER
-            )
-            if path is None:
-                return
-        path = Path(path)
-        try:
-            dialog = ImportDialog.for_file(path, self.classes_panel.current_class(), self)
-        except TableError as error:
-            self.banner.show_error(f"Could not import: {error}")
-            return
-        self.settings.last_folder = str(path.parent)
-        self.import_dialog = dialog
-        dialog.accepted.connect(self._import_accepted)
-        dialog.open()
-
-    @Slot()
-    def _import_accepted(self) -> None:
-        dialog = self.import_dialog
-        self.import_table(
-            dialog.path, dialog.text_column, dialog.label_column, table_format=dialog.table_format
-        )
-
-    def import_table(
-        self,
-        path: Path,
-        text_column: str,
-        label_column: str | None = None,
-        *,
-        table_format: TableFormat | None = None,
-    ) -> int:
-        """Import rows of a table as examples (one undo step); returns how many were added.
-
-        `table_format` says how to read the file (None: detect it, as the import dialog does).
-        """
-        from engine.project import examples_from_table
-        from engine.tables import TableError, check_columns, read_table
-
-        try:
-            frame = read_table(path, table_format=table_format)
-            check_columns(frame, [text_column] + ([label_column] if label_column else []), path)
-        except TableError as error:
-            self.banner.show_error(f"Could not import: {error}")
-            return 0
-        examples = examples_from_table(
-            frame, text_column, label_column, self.classes_panel.current_class()
-        )
-        if not examples:
-            self.banner.show_error(
-                f"Could not import: the column {text_column!r} of {Path(path).name} is empty."
-            )
-            return 0
-        first = self.document.examples.rowCount()
-        new_classes = self.document.add_examples(
-            examples, f"Import {len(examples)} examples from {Path(path).name}"
-        )
-        self.examples_panel.select_rows(first, len(examples))
-        message = f"Imported {len(examples)} example(s) from {Path(path).name}."
-        if new_classes:
-            more = " …" if len(new_classes) > 10 else ""
-            message += f" New classes: {', '.join(new_classes[:10])}{more}."
-        self.banner.show_message(message, MessageKind.SUCCESS)
-        return len(examples)
-
-    @Slot()
     def add_example(self) -> None:
         row = self.document.add_empty_example(
             self.classes_panel.current_class(), self.examples_panel.insertion_row()
@@ -387,63 +287,6 @@ class MainWindow(QMainWindow):
         )
 
     # ---- labeling with the model ------------------------------------------------------
-    @Slot()
-    def paste_pool(self) -> None:
-        self.add_pool_texts(QGuiApplication.clipboard().text().splitlines(), "clipboard")
-
-    def add_pool_texts(self, texts: list[str], source: str) -> int:
-        added = self.document.add_pool_texts(texts, f"Add {plural(len(texts), 'text')} to label")
-        if not added:
-            self.banner.show_error(
-                f"No new texts to label in the {source}: it is empty, or every text is already "
-                "in the pool."
-            )
-            return 0
-        self.middle.setCurrentWidget(self.pool_panel)
-        self.banner.show_message(
-            f"Added {plural(added, 'text')} to label from the {source}. Press Label next.",
-            MessageKind.SUCCESS,
-        )
-        return added
-
-    @Slot()
-    def import_pool_file(self, path: Path | None = None) -> None:
-        """Texts to label from a file: a .txt holds one per line; a table opens the column
-        picker (its class column, if any, is not used: these texts are to be labeled)."""
-        from app.import_dialog import ImportDialog
-        from engine.tables import TableError, detect_format
-
-        if not path:
-            path = prompts.open_path(
-                self, "Import texts to label", self.settings.last_folder, prompts.TABLE_FILTER
-            )
-            if path is None:
-                return
-        path = Path(path)
-        try:
-            if path.suffix.lower() == ".txt":
-                encoding = detect_format(path).encoding
-                self.add_pool_texts(path.read_bytes().decode(encoding).splitlines(), path.name)
-                return
-            dialog = ImportDialog.for_file(path, "", self)
-        except (TableError, OSError, UnicodeDecodeError) as error:
-            self.banner.show_error(f"Could not import the texts: {error}")
-            return
-        dialog.setWindowTitle(f"Import texts to label from {path.name}")
-        dialog.accepted.connect(lambda: self._pool_import_accepted(dialog))
-        self.import_dialog = dialog
-        dialog.open()
-
-    def _pool_import_accepted(self, dialog) -> None:
-        from engine.tables import TableError, read_table
-
-        try:
-            frame = read_table(dialog.path, table_format=dialog.table_format)
-        except TableError as error:
-            self.banner.show_error(f"Could not import the texts: {error}")
-            return
-        self.add_pool_texts(frame[dialog.text_column].tolist(), dialog.path.name)
-
     @Slot()
     def label_next(self) -> None:
         from app.label_next_dialog import LabelNextDialog
@@ -632,7 +475,7 @@ class MainWindow(QMainWindow):
         if path.name.endswith(PROJECT_SUFFIX):
             QTimer.singleShot(0, lambda: self.session.open_project(path))
         else:
-            QTimer.singleShot(0, lambda: self.import_file(path))
+            QTimer.singleShot(0, lambda: self.importer.import_file(path))
 
     # ---- closing ----------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:

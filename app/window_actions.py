@@ -46,13 +46,13 @@ class WindowActions:
             window.addAction(action)
         self.paste = self._action(
             "&Paste examples",
-            window.paste,
+            window.importer.paste,
             Key.Paste,
             "Paste lines: text<Tab>class, or plain lines for the selected class",
         )
         self.import_ = self._action(
             "&Import examples…",
-            window.import_file,
+            window.importer.import_file,
             QKeySequence("Ctrl+I"),
             "Import a CSV, TSV or Excel file",
         )
@@ -70,13 +70,13 @@ class WindowActions:
         )
         self.paste_pool = self._action(
             "Paste texts to &label",
-            window.paste_pool,
+            window.importer.paste_pool,
             QKeySequence("Ctrl+Shift+V"),
             "Paste lines of unlabeled text into the Unlabeled tab",
         )
         self.import_pool = self._action(
             "Import texts to la&bel…",
-            window.import_pool_file,
+            window.importer.import_pool_file,
             QKeySequence("Ctrl+Shift+I"),
             "Unlabeled texts from a TXT (one per line), CSV, TSV or Excel file",
         )

@@ -73,13 +73,13 @@ def main() -> int:
     shots.wait(lambda: window.try_panel.prediction.text().startswith("technology"), 60)
     shots.take(window, "10-quality-stage.png")
     shots.wait(lambda: not panel.is_estimating, 300)
-    window.paste_text(
+    window.importer.paste_text(
         "He finished the cycling stage in first place\tsports\nA brand new line to sort"
     )
     shots.wait(lambda: window.try_panel.prediction.text().startswith("technology"), 60)
     window.examples_panel.view.clearSelection()
     shots.take(window, "03-trained-and-try-it.png")
-    window.paste_text(
+    window.importer.paste_text(
         "Symptoms of the flu include fever\thealth\nWash your hands often\thealth\n"
         "The clinic opens at nine\thealth"
     )
@@ -101,9 +101,9 @@ def main() -> int:
             [6, "Could you support calendar sync?", "feature request"],
         ],
     )
-    window.import_file(table)
-    shots.take(window.import_dialog, "04-import.png")
-    window.import_dialog.reject()
+    window.importer.import_file(table)
+    shots.take(window.importer.dialog, "04-import.png")
+    window.importer.dialog.reject()
 
     incoming = work / "news-to-sort.csv"
     sentences = [

@@ -22,7 +22,8 @@ def rows(window) -> list[tuple[str, str]]:
 def test_paste_tab_lines_and_plain_lines(window):
     window.document.add_class("news")
     window.classes_panel.select("news")
-    count = window.paste_text("Shares fell\tfinance\nA plain line\n\nRain tomorrow\tweather\n")
+    pasted = "Shares fell\tfinance\nA plain line\n\nRain tomorrow\tweather\n"
+    count = window.importer.paste_text(pasted)
     assert count == 3
     assert rows(window) == [
         ("Shares fell", "finance"),
@@ -47,7 +48,7 @@ def test_paste_from_the_clipboard_action(window):
 
 
 def test_empty_clipboard_is_explained(window):
-    assert window.paste_text("  \n ") == 0
+    assert window.importer.paste_text("  \n ") == 0
     assert (
         window.banner.kind is MessageKind.ERROR
         and "clipboard holds no text" in window.banner.text()
@@ -55,7 +56,7 @@ def test_empty_clipboard_is_explained(window):
 
 
 def test_plain_lines_without_a_class_are_flagged(window):
-    window.paste_text("no class here")
+    window.importer.paste_text("no class here")
     model = window.document.examples
     assert model.issue(0)[0] is Issue.UNLABELED
     assert "no class yet" in window.banner.text()
@@ -63,7 +64,7 @@ def test_plain_lines_without_a_class_are_flagged(window):
 
 
 def test_duplicates_conflicts_and_empty_texts_are_flagged_inline(window):
-    window.paste_text("Same text\ta\nsame   TEXT\ta\nOther\tb\nother\tc\n")
+    window.importer.paste_text("Same text\ta\nsame   TEXT\ta\nOther\tb\nother\tc\n")
     window.document.add_empty_example("a")
     model = window.document.examples
     assert model.issue(0) == (Issue.DUPLICATE, "Duplicate of row 2")
@@ -80,7 +81,7 @@ def test_duplicates_conflicts_and_empty_texts_are_flagged_inline(window):
 
 
 def test_cell_edits_the_label_delegate_and_row_deletion_undo(window, qtbot):
-    window.paste_text("one\ta\ntwo\tb\nthree\ta")
+    window.importer.paste_text("one\ta\ntwo\tb\nthree\ta")
     model, stack = window.document.examples, window.document.undo_stack
     view = window.examples_panel.view
     index = model.index(1, Column.LABEL)
@@ -107,7 +108,7 @@ def test_cell_edits_the_label_delegate_and_row_deletion_undo(window, qtbot):
 
 
 def test_class_add_rename_merge_delete_with_undo(window, answers):
-    window.paste_text("goal\tsport\nrecipe\tfood\nbake\tfood\nrun\tathletics")
+    window.importer.paste_text("goal\tsport\nrecipe\tfood\nbake\tfood\nrun\tathletics")
     panel, document, stack = window.classes_panel, window.document, window.document.undo_stack
     answers["text"] = "weather"
     panel.add_class()
@@ -155,8 +156,8 @@ def test_import_csv_with_the_column_picker(window, tmp_path):
         "id,sentence,category\n1,The match ended in a draw,sports\n"
         "2,Boil the pasta,cooking\n3,,cooking\n4,Stocks rallied,finance\n",
     )
-    window.import_file(path)
-    dialog = window.import_dialog
+    window.importer.import_file(path)
+    dialog = window.importer.dialog
     assert (
         dialog.isVisible()
         and dialog.text_column == "sentence"
@@ -183,12 +184,12 @@ def test_import_tsv_and_xlsx_to_the_selected_class(window, tmp_path):
     window.document.add_class("questions")
     window.classes_panel.select("questions")
     tsv = write_csv(tmp_path / "lines.tsv", "text\nWhere is it?\nWhy not?\n")
-    assert window.import_table(tsv, "text") == 2
+    assert window.importer.import_table(tsv, "text") == 2
     xlsx = tmp_path / "sheet.xlsx"
     pd.DataFrame({"text": ["How so?"], "label": ["other"]}).to_excel(xlsx, index=False)
-    window.import_file(xlsx)
-    window.import_dialog.set_columns("text", "label")
-    window.import_dialog.accept()
+    window.importer.import_file(xlsx)
+    window.importer.dialog.set_columns("text", "label")
+    window.importer.dialog.accept()
     assert rows(window) == [
         ("Where is it?", "questions"),
         ("Why not?", "questions"),
@@ -208,9 +209,9 @@ def test_bad_tables_show_a_message(window, tmp_path, content, column, message):
     path = tmp_path / "bad.csv"
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
     if column == "text" and message == "has no column 'text'":
-        window.import_table(path, column)
+        window.importer.import_table(path, column)
     else:
-        window.import_file(path)
+        window.importer.import_file(path)
     assert window.banner.kind is MessageKind.ERROR
     assert message in window.banner.text()
     assert rows(window) == []
@@ -228,6 +229,7 @@ def test_dropping_a_file_opens_the_import(window, tmp_path, qtbot):
         Qt.KeyboardModifier.NoModifier,
     )
     window.dropEvent(event)
-    qtbot.waitUntil(lambda: window.import_dialog is not None and window.import_dialog.isVisible())
-    window.import_dialog.accept()
+    qtbot.waitUntil(lambda: window.importer.dialog is not None)
+    qtbot.waitUntil(window.importer.dialog.isVisible)
+    window.importer.dialog.accept()
     assert rows(window) == [("hello", "greeting")]

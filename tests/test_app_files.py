@@ -40,7 +40,7 @@ def trained_window(window, qtbot):
 
 def test_project_save_and_open_round_trip(trained_window, qtbot, tmp_path, answers):
     window = trained_window
-    window.paste_text("An unsorted line")
+    window.importer.paste_text("An unsorted line")
     answers["save_path"] = tmp_path / "topics"
     assert window.session.save()
     path = tmp_path / "topics.fewshot.json"
@@ -70,7 +70,7 @@ def test_project_save_and_open_round_trip(trained_window, qtbot, tmp_path, answe
 def test_unsaved_changes_are_offered_for_saving(window, tmp_path, answers):
     from app import prompts
 
-    window.paste_text("text\tlabel-a")
+    window.importer.paste_text("text\tlabel-a")
     answers["unsaved_changes"] = prompts.UnsavedChoice.CANCEL
     window.session.new_project()
     assert window.document.examples.rowCount() == 1
@@ -96,7 +96,7 @@ def test_unsaved_changes_are_offered_for_saving(window, tmp_path, answers):
 def test_a_corrupt_project_shows_a_message_and_keeps_the_document(
     window, tmp_path, content, message
 ):
-    window.paste_text("still here\tkept")
+    window.importer.paste_text("still here\tkept")
     path = tmp_path / "broken.fewshot.json"
     path.write_text(content)
     assert not window.session.open_project(path, ask=False)
@@ -107,7 +107,7 @@ def test_a_corrupt_project_shows_a_message_and_keeps_the_document(
 def test_autosave_and_the_offer_to_restore(window, qtbot, answers, loaded_model):
     from app.main_window import MainWindow
 
-    window.paste_text("unsaved work\tdraft")
+    window.importer.paste_text("unsaved work\tdraft")
     window.session.autosave()  # written by a worker thread
     qtbot.waitUntil(autosave_path().is_file, timeout=5_000)
     # A second window starting now finds the autosave, as after a crash.
@@ -269,8 +269,8 @@ def test_import_a_multi_sheet_workbook_by_choosing_the_sheet(window, tmp_path):
         pd.DataFrame({"sentence": ["Whisk the eggs", "Stocks fell"], "topic": ["a", "b"]}).to_excel(
             book, sheet_name="Examples", index=False
         )
-    window.import_file(path)
-    dialog = window.import_dialog
+    window.importer.import_file(path)
+    dialog = window.importer.dialog
     row = dialog.format_row
     assert row.sheet_combo.isVisibleTo(dialog) and not row.delimiter_combo.isVisibleTo(dialog)
     assert [row.sheet_combo.itemText(i) for i in range(2)] == ["Read me", "Examples"]
@@ -294,8 +294,8 @@ def test_import_csv_as_saved_by_other_programs(
     window, tmp_path, name, delimiter, encoding, detected
 ):
     path = write_rows(tmp_path / name, FRENCH, delimiter, encoding)
-    window.import_file(path)
-    dialog = window.import_dialog
+    window.importer.import_file(path)
+    dialog = window.importer.dialog
     row = dialog.format_row
     assert row.delimiter_combo.currentData() == delimiter
     assert row.encoding_combo.currentText() == detected
@@ -308,8 +308,8 @@ def test_import_csv_as_saved_by_other_programs(
 
 def test_changing_the_delimiter_or_encoding_reads_the_file_again(window, tmp_path):
     path = write_rows(tmp_path / "windows.csv", FRENCH, ";", "cp1252")
-    window.import_file(path)
-    dialog = window.import_dialog
+    window.importer.import_file(path)
+    dialog = window.importer.dialog
     row = dialog.format_row
     ok = dialog.buttons.button(dialog.buttons.StandardButton.Ok)
     row.delimiter_combo.setCurrentIndex(row.delimiter_combo.findData(","))
@@ -328,8 +328,8 @@ def test_changing_the_delimiter_or_encoding_reads_the_file_again(window, tmp_pat
 def test_doubtful_columns_are_a_warning_not_a_refusal(window, tmp_path):
     lines = [("id", "text")] + [(str(i), f"Message number {i}") for i in range(30)]
     path = write_rows(tmp_path / "ids.csv", lines, ",", "utf-8")
-    window.import_file(path)
-    dialog = window.import_dialog
+    window.importer.import_file(path)
+    dialog = window.importer.dialog
     dialog.set_columns("text", "id")
     assert dialog.banner.kind is MessageKind.WARNING
     assert "The class column 'id' has 30 different values in 30 rows" in dialog.banner.text()

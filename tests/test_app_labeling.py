@@ -33,7 +33,8 @@ def test_cold_start_then_keys_accept_pick_skip_and_undo(window, qtbot):
     from engine.project import Project, ProjectSettings
 
     window.document.load(Project(list(TOPICS), [], ProjectSettings(max_length=32)), None)
-    assert window.add_pool_texts(POOL + ["", POOL[0]], "test") == len(POOL)  # blanks, copies out
+    added = window.importer.add_pool_texts(POOL + ["", POOL[0]], "test")
+    assert added == len(POOL)  # blanks and copies are left out
     assert window.middle.tabText(1) == f"Unlabeled ({len(POOL)})"
     qtbot.waitUntil(lambda: suggestions_ready(window), timeout=TRAINING_TIMEOUT_MS)
     assert "suggestions from the class names" in window.pool_panel.status.text()
@@ -69,7 +70,7 @@ def test_cold_start_then_keys_accept_pick_skip_and_undo(window, qtbot):
 
 def test_labeling_retrains_in_the_background_and_try_it_uses_the_new_classifier(window, qtbot):
     window.document.load(topic_project(per_class=2), None)
-    window.add_pool_texts(POOL, "test")
+    window.importer.add_pool_texts(POOL, "test")
     qtbot.waitUntil(lambda: suggestions_ready(window), timeout=TRAINING_TIMEOUT_MS)
     window.label_next()
     dialog = window.label_dialog
@@ -96,7 +97,7 @@ def test_labeling_retrains_in_the_background_and_try_it_uses_the_new_classifier(
 
 def test_the_pool_is_saved_with_the_project(window, qtbot, tmp_path, answers):
     window.document.load(topic_project(per_class=2), None)
-    window.add_pool_texts(POOL[:3], "test")
+    window.importer.add_pool_texts(POOL[:3], "test")
     answers["save_path"] = tmp_path / "with-pool.fewshot.json"
     assert window.session.save()
     window.session.new_project()
@@ -109,12 +110,12 @@ def test_texts_to_label_come_from_txt_and_table_files(window, qtbot, tmp_path):
     window.document.load(topic_project(per_class=2), None)
     lines = tmp_path / "tickets.txt"
     lines.write_bytes("Caf\xe9 au lait recipe\n\nThe match ended in a draw\n".encode("cp1252"))
-    window.import_pool_file(lines)
+    window.importer.import_pool_file(lines)
     assert window.document.pool.texts() == ["Café au lait recipe", "The match ended in a draw"]
     table = tmp_path / "tickets.csv"
     table.write_text("id;message\n1;Stocks fell sharply\n2;Knead the dough\n", encoding="utf-8")
-    window.import_pool_file(table)
-    dialog = window.import_dialog
+    window.importer.import_pool_file(table)
+    dialog = window.importer.dialog
     assert dialog.text_column == "message"
     dialog.accept()
     assert window.document.pool.texts()[2:] == ["Stocks fell sharply", "Knead the dough"]

@@ -162,7 +162,7 @@ RECOVERY_SCRIPT = textwrap.dedent(
         if window.document.settings is None:  # the engine is still being imported
             QTimer.singleShot(100, edit)
             return
-        window.paste_text("typed just before the kill\\tdraft")
+        window.importer.paste_text("typed just before the kill\\tdraft")
         print("EDITED", flush=True)
 
     QTimer.singleShot(100, edit)

@@ -139,7 +139,7 @@ def test_train_is_disabled_with_its_reason_not_a_failure(window, qtbot, pasted, 
 
     window.document.load(Project(), None)
     if pasted:
-        window.paste_text(pasted)
+        window.importer.paste_text(pasted)
     if "finance" in pasted:  # the class stays, its only example goes
         window.document.remove_rows([2])
     panel = window.train_panel
