@@ -177,9 +177,10 @@ class LabelNextDialog(QDialog):
         text = f"{plural(self.labeled, 'text')} labeled"
         quality = self._document.quality
         start = self._accuracy_at_start
-        if quality is not None:
-            before = "–" if start is None else f"{start:.0%}"
-            text += f", estimated accuracy {before} -> {quality.accuracy:.0%}"
+        if quality is not None and self.labeled and start is not None:
+            text += f", estimated accuracy {start:.0%} -> {quality.accuracy:.0%}"
+        elif quality is not None:
+            text += f", estimated accuracy {quality.accuracy:.0%}"
         if self._train_panel.is_busy:
             text += " · retraining in the background…"
         self.counter.setText(text)

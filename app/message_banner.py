@@ -58,8 +58,9 @@ class MessageBanner(QFrame):
         self.hide()
 
     def float_over(self, host: QWidget) -> None:
-        """Show over the top of `host` instead of in a layout: a message that comes and goes
-        must not push the table down and back (a double-click would land on another row)."""
+        """Show over the bottom of `host` instead of in a layout: a message that comes and
+        goes must not push the table down and back (a double-click would land on another
+        row), and the bottom of a panel is where it hides the least."""
         self._host = host
         self.setParent(host)
         self.setAutoFillBackground(True)
@@ -76,9 +77,9 @@ class MessageBanner(QFrame):
         height = (
             self.heightForWidth(width) if self.hasHeightForWidth() else self.sizeHint().height()
         )
-        self.setGeometry(
-            OVERLAY_MARGIN, OVERLAY_MARGIN, width, max(height, self.sizeHint().height())
-        )
+        height = max(height, self.sizeHint().height())
+        top = max(self._host.height() - height - OVERLAY_MARGIN, OVERLAY_MARGIN)
+        self.setGeometry(OVERLAY_MARGIN, top, width, height)  # at the bottom, like a toast
         self.raise_()
 
     def text(self) -> str:

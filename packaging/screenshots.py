@@ -88,22 +88,36 @@ def main() -> int:
     shots.take(window, "11-out-of-date.png")
     window.document.undo_stack.undo()
 
+    tickets = [
+        [1, "My invoice shows the wrong amount (€ 12,50)", "billing"],
+        [2, "The app crashes when I open settings", "bug"],
+        [3, "Please add a dark mode", "feature request"],
+        [4, "I was charged twice this month", "billing"],
+        [5, "Export to PDF fails with an error", "bug"],
+        [6, "Could you support calendar sync? Merci!", "feature request"],
+    ]
+    # As spreadsheets save CSV in much of Europe: semicolons, Windows-1252.
     table = work / "support-tickets.csv"
-    write_rows(
-        table,
-        ["id", "message", "category"],
-        [
-            [1, "My invoice shows the wrong amount", "billing"],
-            [2, "The app crashes when I open settings", "bug"],
-            [3, "Please add a dark mode", "feature request"],
-            [4, "I was charged twice this month", "billing"],
-            [5, "Export to PDF fails with an error", "bug"],
-            [6, "Could you support calendar sync?", "feature request"],
-        ],
-    )
+    lines = ["id;message;category"] + [";".join(map(str, row)) for row in tickets]
+    table.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
     window.importer.import_file(table)
     shots.take(window.importer.dialog, "04-import.png")
     window.importer.dialog.reject()
+    import pandas as pd
+
+    workbook = work / "support-export.xlsx"
+    with pd.ExcelWriter(workbook) as writer:
+        pd.DataFrame({"read me": ["Exported from the help desk"]}).to_excel(
+            writer, sheet_name="About", index=False
+        )
+        pd.DataFrame(tickets, columns=["id", "message", "category"]).to_excel(
+            writer, sheet_name="Tickets", index=False
+        )
+    window.importer.import_file(workbook)
+    dialog = window.importer.dialog
+    dialog.format_row.sheet_combo.setCurrentText("Tickets")
+    shots.take(dialog, "12-import-workbook-sheet.png")
+    dialog.reject()
 
     incoming = work / "news-to-sort.csv"
     sentences = [
@@ -152,6 +166,32 @@ def main() -> int:
     window.show_settings()
     shots.take(window.settings_dialog, "08-settings.png")
     window.settings_dialog.reject()
+
+    window.importer.add_pool_texts(
+        [
+            "The goalkeeper saved two penalties",
+            "Slice the onions thinly and fry them",
+            "The phone's battery lasts two days",
+            "Stir the sauce until it thickens",
+            "The cyclist won the mountain stage",
+            "A new laptop with a brighter screen",
+            "Fold the egg whites into the batter",
+            "The marathon starts at nine",
+        ],
+        "screenshot",
+    )
+    pool = window.document.pool
+    shots.wait(
+        lambda: (
+            not window.pool_panel.is_refreshing()
+            and all(pool.suggestion(text) for text in pool.texts())
+        ),
+        120,
+    )
+    shots.take(window, "13-unlabeled-pool.png")
+    window.label_next()
+    shots.take(window.label_dialog, "14-label-next.png")
+    window.label_dialog.close()
 
     window.document.undo_stack.setClean()
     window.close()
