@@ -119,8 +119,12 @@ class Document(QObject):
         self.classifier_changed.emit()
         self.changed.emit()
 
-    def set_quality(self, quality: QualityReport | None) -> None:
+    def set_quality(self, quality: QualityReport | None, file_bytes: bytes | None = None) -> None:
+        """The estimate of the current classifier; `file_bytes`: that classifier re-saved
+        with what the estimate set on it (its unsure threshold)."""
         self.quality = quality
+        if file_bytes is not None:
+            self.classifier_file = file_bytes
         self._modified_outside_undo = True
         self.classifier_changed.emit()
         self.changed.emit()

@@ -263,8 +263,12 @@ class TrainPanel(QWidget):
 
     @Slot(object)
     def _estimated(self, report) -> None:
-        if not self._stale:
-            self._document.set_quality(report)
+        classifier = self._host.classifier
+        if self._stale or classifier is None:
+            return
+        classifier.unsure_below = report.unsure_below  # chosen on its own cross-validation
+        self._document.set_quality(report, jobs.classifier_bytes(classifier))
+        self._host.set_classifier(classifier)  # every view re-reads it: Try it says "unsure"
 
     @Slot(str)
     def _estimate_failed(self, message: str) -> None:

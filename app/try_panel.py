@@ -5,9 +5,11 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtWidgets import (
     QGridLayout,
+    QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QProgressBar,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -70,6 +72,20 @@ class TryPanel(QWidget):
         self.note.setWordWrap(True)
         layout.addWidget(self.note)
         layout.addWidget(self._bars_box)
+        self.unsure_spin = QSpinBox()
+        self.unsure_spin.setRange(0, 99)
+        self.unsure_spin.setSuffix(" %")
+        self.unsure_spin.setAccessibleName("Say unsure below this confidence")
+        self.unsure_spin.setToolTip(
+            'Below this confidence Try it, batch files and the ONNX export say "unsure". '
+            "Set from the quality estimate; 0 turns it off."
+        )
+        self.unsure_spin.editingFinished.connect(self._set_unsure_below)
+        unsure_row = QHBoxLayout()
+        unsure_row.addWidget(QLabel("Say “unsure” below"))
+        unsure_row.addWidget(self.unsure_spin)
+        unsure_row.addStretch(1)
+        layout.addLayout(unsure_row)
         layout.addStretch(1)
 
         self._timer = QTimer(self)
@@ -99,9 +115,22 @@ class TryPanel(QWidget):
         self.state_note.setVisible(bool(text))
 
     @Slot()
+    def _set_unsure_below(self) -> None:
+        classifier = self._host.classifier
+        value = self.unsure_spin.value() / 100
+        if classifier is None or abs(classifier.unsure_below - value) < 1e-9:
+            return
+        classifier.unsure_below = value
+        self._document.set_quality(self._document.quality, jobs.classifier_bytes(classifier))
+        self.request()
+
+    @Slot()
     def request(self) -> None:
         self._show_state()
         classifier = self._host.classifier
+        self.unsure_spin.setEnabled(classifier is not None)
+        if classifier is not None:
+            self.unsure_spin.setValue(round(100 * classifier.unsure_below))
         if classifier is None:
             if self._document.classifier_file is not None:
                 self._show_message("Loading the project's classifier…")
@@ -126,9 +155,19 @@ class TryPanel(QWidget):
         if text != self.text() or self._host.classifier is None:
             return  # the user typed on, or the classifier changed: a newer request follows
         best = max(range(len(labels)), key=probabilities.__getitem__)
+        unsure_below = self._host.classifier.unsure_below
         self.note.clear()
         self.prediction.setVisible(True)
-        self.prediction.setText(f"{labels[best]}  ·  {probabilities[best]:.0%}")
+        if probabilities[best] < unsure_below:
+            self.prediction.setText(
+                f"Unsure  ·  best guess {labels[best]}, {probabilities[best]:.0%}"
+            )
+            self.note.setText(
+                f"Its confidence is under {unsure_below:.0%}, where this classifier's guesses "
+                "were unreliable in cross-validation. Examples like this text help it most."
+            )
+        else:
+            self.prediction.setText(f"{labels[best]}  ·  {probabilities[best]:.0%}")
         self.prediction.setAccessibleDescription(
             f"Predicted class {labels[best]} with probability {probabilities[best]:.0%}"
         )

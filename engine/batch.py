@@ -1,7 +1,9 @@
 """Classify every row of a CSV/TSV/XLSX file of any size, streaming, with either predictor.
 
 The output is the input with three kinds of columns appended: `predicted_label`,
-`confidence` (the winning probability) and one `prob_<label>` per label. Every original
+`confidence` (the winning probability) and one `prob_<label>` per label; a predictor with an
+`unsure_below` threshold adds `unsure` (yes where the confidence is below it, so the label
+is only a best guess). Every original
 column, value and row order is kept (values are read and written back as text). Rows whose
 text is empty get empty prediction cells. The output file appears only when the whole input
 has been classified; a cancelled or failed run leaves whatever was at the output path.
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 
 LABEL_COLUMN = "predicted_label"
 CONFIDENCE_COLUMN = "confidence"
+UNSURE_COLUMN = "unsure"
 PROBABILITY_PREFIX = "prob_"
 OUTPUT_SUFFIXES = (".csv", ".tsv", ".txt")
 # Rows handed to the predictor at once adapt to its speed, so that progress moves and cancel
@@ -50,6 +53,7 @@ class Predictor(Protocol):
     """What classify_csv needs: a Classifier or an OnnxClassifier."""
 
     labels: list[str]
+    unsure_below: float  # 0: never unsure
 
     def predict_proba(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray: ...
 
@@ -115,7 +119,8 @@ def classify_csv(
         progress(ProgressEvent(READING_STAGE, 0, total))
     columns = read_columns(input_path, table_format=detected)
     check_columns(pd.DataFrame(columns=columns), [text_column], input_path)
-    added = prediction_columns(predictor.labels)
+    unsure_below = float(getattr(predictor, "unsure_below", 0.0))
+    added = prediction_columns(predictor.labels, unsure_below)
     replaced = [column for column in columns if column in added]
     if replaced:
         log.warning("%s already has columns %s: they are replaced.", input_path.name, replaced)
@@ -134,7 +139,9 @@ def classify_csv(
                 should_stop=should_stop,
                 on_slice=lambda done, before=rows: _report(progress, before + done, total, started),
             )
-            frame = with_predictions(chunk.drop(columns=replaced), probabilities, predictor.labels)
+            frame = with_predictions(
+                chunk.drop(columns=replaced), probabilities, predictor.labels, unsure_below
+            )
             frame.to_csv(
                 out,
                 sep=separator_for(output_path),
@@ -166,8 +173,9 @@ def check_paths(input_path: Path, output_path: Path) -> None:
         )
 
 
-def prediction_columns(labels: Sequence[str]) -> list[str]:
-    return [LABEL_COLUMN, CONFIDENCE_COLUMN] + [f"{PROBABILITY_PREFIX}{label}" for label in labels]
+def prediction_columns(labels: Sequence[str], unsure_below: float = 0.0) -> list[str]:
+    probabilities = [f"{PROBABILITY_PREFIX}{label}" for label in labels]
+    return [LABEL_COLUMN, CONFIDENCE_COLUMN] + probabilities + [UNSURE_COLUMN] * (unsure_below > 0)
 
 
 def classify_texts(
@@ -207,8 +215,13 @@ def classify_texts(
     return probabilities, empty
 
 
-def with_predictions(chunk: pd.DataFrame, probabilities: np.ndarray, labels: Sequence[str]):
-    """`chunk` with predicted_label, confidence and prob_<label> columns appended.
+def with_predictions(
+    chunk: pd.DataFrame,
+    probabilities: np.ndarray,
+    labels: Sequence[str],
+    unsure_below: float = 0.0,
+):
+    """`chunk` with predicted_label, confidence, prob_<label> (and unsure) columns appended.
 
     probabilities (n, N) with NaN rows for blank texts, which get "" and empty cells.
     """
@@ -222,6 +235,9 @@ def with_predictions(chunk: pd.DataFrame, probabilities: np.ndarray, labels: Seq
     }
     for column, label in enumerate(labels):
         added[f"{PROBABILITY_PREFIX}{label}"] = probabilities[:, column]
+    if unsure_below > 0:
+        unsure = ~empty & (added[CONFIDENCE_COLUMN] < unsure_below)
+        added[UNSURE_COLUMN] = np.where(unsure, "yes", "")
     return chunk.assign(**{name: pd.Series(v, index=chunk.index) for name, v in added.items()})
 
 

@@ -70,6 +70,9 @@ class Classifier:
         self.max_length = max_length
         self.labels: list[str] = []
         self.training: dict = {}
+        # A top probability below this reads "unsure" (Try it, batch output, ONNX); the app
+        # sets it from the quality estimate (engine.evaluation.choose_unsure_below).
+        self.unsure_below = 0.0
         self._model: AdaptedEncoder | None = None
         self._head: Params = {}
 
@@ -135,6 +138,7 @@ class Classifier:
             should_stop=should_stop,
         )
         self._install(model, fitted, classes)
+        self.unsure_below = 0.0  # a threshold belongs to the classifier it was measured on
         self.training = {
             "examples": len(texts),
             "examples_per_class": dict(Counter(labels)),
@@ -229,6 +233,7 @@ class Classifier:
             max_length=self.max_length,
             adapter_config=vars(self.meta.config).copy(),
             training=self.training,
+            unsure_below=float(self.unsure_below),
         )
         return save_classifier_file(content, path)
 
@@ -251,6 +256,7 @@ class Classifier:
         classifier = cls(backbone, meta, max_length=content.max_length)
         classifier._install(classifier._new_model(), content.tensors, content.labels)
         classifier.training = content.training
+        classifier.unsure_below = content.unsure_below
         return classifier
 
 

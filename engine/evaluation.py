@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from engine.backbone import Backbone, Text
 from engine.classifier import DEFAULT_MAX_LENGTH, Classifier
@@ -55,6 +55,10 @@ class QualityReport:
     per_class_accuracy: dict[str, float]  # recall: of the examples of a class, the share found
     confusion: list[list[int]]  # confusion[true][predicted], counts
     seconds: float
+    # Per example, in the order given: the class and top probability its fold predicted.
+    predicted: list[str] = field(default_factory=list)
+    confidence: list[float] = field(default_factory=list)
+    unsure_below: float = 0.0  # choose_unsure_below on those
 
     def weakest_class(self) -> str:
         return min(self.classes, key=lambda c: self.per_class_accuracy[c])
@@ -80,6 +84,9 @@ class QualityReport:
             per_class_accuracy={str(k): float(v) for k, v in data["per_class_accuracy"].items()},
             confusion=[[int(n) for n in row] for row in data["confusion"]],
             seconds=float(data.get("seconds", 0.0)),
+            predicted=[str(label) for label in data.get("predicted", [])],
+            confidence=[float(c) for c in data.get("confidence", [])],
+            unsure_below=float(data.get("unsure_below", 0.0)),
         )
 
 
@@ -131,6 +138,8 @@ def cross_validate(
     groups = stratified_folds(labels, folds, seed=seed, texts=texts)
     index = {label: i for i, label in enumerate(classes)}
     confusion = [[0] * len(classes) for _ in classes]
+    predicted: list[str] = [""] * len(texts)
+    confidence = [0.0] * len(texts)
     units = 100  # progress units per fold: its fine-tuning, then predicting the held-out fold
     for fold, held_out in enumerate(groups):
         check_cancel(should_stop)
@@ -158,25 +167,41 @@ def cross_validate(
             should_stop=should_stop,
         )
         check_cancel(should_stop)
-        predicted = classifier.predict([texts[i] for i in held_out])
-        for i, guess in zip(held_out, predicted, strict=True):
-            confusion[index[labels[i]]][index[guess]] += 1
+        probabilities = classifier.predict_proba([texts[i] for i in held_out])
+        for i, row in zip(held_out, probabilities, strict=True):
+            predicted[i], confidence[i] = classes[int(row.argmax())], float(row.max())
+            confusion[index[labels[i]]][index[predicted[i]]] += 1
         if progress is not None:
             progress(ProgressEvent(stage, (fold + 1) * units, folds * units))
-    return _report(classes, folds, confusion, time.perf_counter() - started)
-
-
-def _report(
-    classes: list[str], folds: int, confusion: list[list[int]], seconds: float
-) -> QualityReport:
-    totals = [sum(row) for row in confusion]
-    right = [confusion[i][i] for i in range(len(classes))]
+    correct = [guess == label for guess, label in zip(predicted, labels, strict=True)]
     return QualityReport(
         classes=list(classes),
         folds=folds,
-        examples=sum(totals),
-        accuracy=sum(right) / sum(totals),
-        per_class_accuracy={c: right[i] / totals[i] for i, c in enumerate(classes)},
+        examples=len(texts),
+        accuracy=sum(correct) / len(texts),
+        per_class_accuracy={c: confusion[i][i] / sum(confusion[i]) for i, c in enumerate(classes)},
         confusion=confusion,
-        seconds=round(seconds, 2),
+        seconds=round(time.perf_counter() - started, 2),
+        predicted=predicted,
+        confidence=[round(c, 4) for c in confidence],
+        unsure_below=choose_unsure_below(confidence, correct, len(classes)),
     )
+
+
+# A prediction counts as sure when, in cross-validation, predictions at least that confident
+# were right this often; and never below halfway between chance and certainty, so a text
+# like "asdf qwerty", which no class fits, is not named with a coin-flip's confidence.
+SURE_ACCURACY = 0.9
+
+
+def choose_unsure_below(confidence: Sequence[float], correct: Sequence[bool], classes: int):
+    """The lowest top probability t with accuracy >= SURE_ACCURACY among held-out predictions
+    at least that confident, and at least (1 + 1/classes) / 2; rounded to 2 decimals."""
+    floor = (1 + 1 / classes) / 2
+    ranked = sorted(zip(confidence, correct, strict=True), reverse=True)
+    threshold, right = floor, 0
+    for seen, (value, is_right) in enumerate(ranked, start=1):
+        right += is_right
+        if right / seen >= SURE_ACCURACY:
+            threshold = max(floor, value)
+    return round(min(threshold, 0.99), 2)

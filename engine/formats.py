@@ -186,6 +186,7 @@ class ClassifierFile:
     max_length: int
     adapter_config: dict
     training: dict  # examples per class, steps, held-out accuracy if measured, seconds
+    unsure_below: float = 0.0  # a top probability under this reads "unsure" (0: never)
     created: str = ""
     format_version: int = FORMAT_VERSION
 
@@ -271,6 +272,7 @@ CLASSIFIER_FIELDS = {
     "max_length": (int, lambda v: 8 <= v <= 8192, "a whole number of tokens from 8 to 8192"),
     "adapter_config": (dict, None, "an object of adapter widths"),
     "training": (dict, None, "an object describing the training run"),
+    "unsure_below": (float, lambda v: 0.0 <= v < 1.0, "a probability from 0 up to (not) 1"),
     "created": (str, None, "a date and time"),
     "format_version": (int, lambda v: v >= 1, "a whole number, 1 or more"),
 }  # fmt: skip
@@ -284,7 +286,7 @@ META_CONFIG_FIELDS = {
     "fingerprint": (str, None, "a fingerprint string"),
     "training": (dict, None, "an object describing the training run"),
 }
-CLASSIFIER_OPTIONAL = frozenset({"created"})
+CLASSIFIER_OPTIONAL = frozenset({"created", "unsure_below"})
 META_CONFIG_OPTIONAL = frozenset({"fingerprint", "training", "name"})
 
 

@@ -204,6 +204,7 @@ def write_config(classifier: Classifier, path: Path, input_names: list[str], int
     config = {
         "format_version": ONNX_FORMAT_VERSION,
         "labels": classifier.labels,
+        "unsure_below": float(classifier.unsure_below),
         "max_length": classifier.max_length,
         "pad_id": pad_id(classifier),
         "input_names": input_names,

@@ -68,6 +68,7 @@ class OnnxClassifier:
         self.folder = folder
         self.precision = precision
         self.labels: list[str] = list(config["labels"])
+        self.unsure_below = float(config.get("unsure_below", 0.0))  # older exports: never
         self.max_length: int = int(config["max_length"])
         self.input_names: list[str] = [i.name for i in session.get_inputs()]
         self.pad_id: int = int(config["pad_id"])
@@ -186,6 +187,12 @@ def read_export_config(folder: Path) -> dict:
     absent = [key for key in ("labels", "max_length", "pad_id") if key not in config]
     if absent:
         raise OnnxFormatError(f"`{folder / CONFIG_FILE}` lacks {', '.join(absent)}.")
+    unsure = config.get("unsure_below", 0.0)
+    if isinstance(unsure, bool) or not isinstance(unsure, (int, float)) or not 0 <= unsure < 1:
+        raise OnnxFormatError(
+            f"`{folder / CONFIG_FILE}`: unsure_below must be a probability from 0 up to 1, "
+            f"got {unsure!r}."
+        )
     return config
 
 

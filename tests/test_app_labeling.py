@@ -121,3 +121,27 @@ def test_texts_to_label_come_from_txt_and_table_files(window, qtbot, tmp_path):
     assert window.document.pool.texts()[2:] == ["Stocks fell sharply", "Knead the dough"]
     window.document.undo_stack.undo()  # each import is one undo step
     assert len(window.document.pool.texts()) == 2
+
+
+def test_try_it_says_unsure_below_the_threshold_the_estimate_chose(window, qtbot):
+    from engine.classifier import Classifier
+
+    window.document.load(topic_project(per_class=4), None)
+    window.train_panel.train()
+    qtbot.waitUntil(lambda: window.document.quality is not None, timeout=TRAINING_TIMEOUT_MS)
+    classifier, quality = window.host.classifier, window.document.quality
+    assert 0.5 < classifier.unsure_below == quality.unsure_below
+    spin = window.try_panel.unsure_spin
+    assert spin.value() == round(100 * quality.unsure_below)
+    spin.setValue(99)
+    spin.editingFinished.emit()
+    assert classifier.unsure_below == 0.99
+    window.try_panel.input.setPlainText("asdf qwerty")
+    qtbot.waitUntil(lambda: "%" in window.try_panel.prediction.text(), timeout=30_000)
+    assert window.try_panel.prediction.text().startswith("Unsure  ·  best guess ")
+    saved = window.document.classifier_file  # the project keeps the adjusted threshold
+    path = window.settings.last_folder + "/saved.safetensors"
+    with open(path, "wb") as handle:
+        handle.write(saved)
+    model = window.host.model
+    assert Classifier.load(path, backbone=model.backbone, meta=model.meta).unsure_below == 0.99
