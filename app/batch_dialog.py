@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QUrl, Slot
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -27,12 +26,14 @@ from app.column_guess import guess_text_column
 from app.job_runner import JobRunner
 from app.message_banner import MessageBanner, MessageKind
 from app.model_host import ModelHost
+from app.open_folder import open_folder
 from app.table_format_row import TableFormatRow
 from app.table_preview_model import TablePreviewModel, fit_columns
 from app.worker import Worker
 from engine.tables import TableError, TableFormat, detect_format, read_table
 
 BATCH_JOB = "batch"
+REVIEW_ROWS = 50  # rows "Review the least certain rows" hands to Label next
 PREVIEW_ROWS = 20
 
 
@@ -74,6 +75,8 @@ def path_row(edit: QLineEdit, choose_name: str, on_choose) -> QHBoxLayout:
 
 class BatchDialog(QDialog):
     """Non-modal: the user can keep working (or trying texts) while a file is classified."""
+
+    review_requested = Signal(list, str)  # the least certain texts, the output file's name
 
     def __init__(
         self,
@@ -139,6 +142,15 @@ class BatchDialog(QDialog):
         )
         self.open_folder_button.clicked.connect(self.open_folder)
         self.open_folder_button.setVisible(False)
+        self.review_button = self.buttons.addButton(
+            "Review the least certain rows", QDialogButtonBox.ButtonRole.ActionRole
+        )
+        self.review_button.setToolTip(
+            f"Label the {REVIEW_ROWS} rows the classifier was least sure of; your corrections "
+            "become examples"
+        )
+        self.review_button.clicked.connect(self.review)
+        self.review_button.setVisible(False)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.banner)
@@ -300,6 +312,7 @@ class BatchDialog(QDialog):
         )
         self.banner.show_message(f"Done: wrote {report.output_path}.", MessageKind.SUCCESS)
         self.open_folder_button.setVisible(True)
+        self.review_button.setVisible(True)
 
     @Slot(str)
     def _failed(self, message: str) -> None:
@@ -320,7 +333,23 @@ class BatchDialog(QDialog):
     @Slot()
     def open_folder(self) -> None:
         if self.report is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(self.report.output_path).parent)))
+            open_folder(Path(self.report.output_path).parent, self.banner)
+
+    @Slot()
+    def review(self) -> None:
+        from engine.batch import least_certain_texts
+        from engine.tables import TableError
+
+        if self.report is None:
+            return
+        try:
+            texts = least_certain_texts(
+                self.report.output_path, self.column_combo.currentText(), REVIEW_ROWS
+            )
+        except TableError as error:
+            self.banner.show_error(f"Could not read the results back: {error}")
+            return
+        self.review_requested.emit(texts, Path(self.report.output_path).name)
 
     def reject(self) -> None:
         """Closing the dialog while a file is being classified cancels that run."""

@@ -56,6 +56,7 @@ class Document(QObject):
         self.undo_stack.indexChanged.connect(self.changed)
         self.undo_stack.indexChanged.connect(self.state_changed)
         self.classifier_changed.connect(self.state_changed)
+        self.classifier_changed.connect(self._review)
 
     # ---- whole documents --------------------------------------------------------------
     def load(self, project: Project, path: Path | None) -> None:
@@ -242,6 +243,18 @@ class Document(QObject):
         if name in self.class_names():
             raise ValueError(f"There is already a class called {name!r}: choose another name.")
         return name
+
+    @Slot()
+    def _review(self) -> None:
+        """Flag the examples the quality estimate got wrong (in the Check column)."""
+        quality, trained = self.quality, self.trained_on
+        mispredicted = {}
+        if quality is not None and trained is not None:
+            if len(quality.predicted) == len(trained.examples):
+                for (text, label), guess in zip(trained.examples, quality.predicted, strict=True):
+                    if guess != label:
+                        mispredicted[(text, label)] = guess
+        self.examples.set_mispredicted(mispredicted)
 
     @Slot()
     def _recount(self) -> None:

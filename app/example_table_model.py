@@ -33,6 +33,7 @@ class Issue(Enum):
     EMPTY = QColor("#eeeeee")
     UNLABELED = QColor("#fff3d6")
     DUPLICATE = QColor("#fff8e6")
+    MISPREDICTED = QColor("#f3e8fb")  # cross-validation got it wrong: mislabeled, or hard
 
 
 TOOLTIPS = {  # the Check column is narrow: its text is short, the tooltip says what to do
@@ -40,6 +41,8 @@ TOOLTIPS = {  # the Check column is narrow: its text is short, the tooltip says 
     "delete it.",
     Issue.UNLABELED: "This example has no class yet: it is left out when training. Pick its "
     "class in the Class column.",
+    Issue.MISPREDICTED: "A classifier that had not seen this example (cross-validation) put it "
+    "in another class. Check its class; if it is right, similar examples help.",
 }
 
 
@@ -55,6 +58,7 @@ class ExampleTableModel(QAbstractTableModel):
         self._undo_stack = undo_stack
         self._examples: list[Example] = []
         self._issues: list[tuple[Issue, str] | None] = []
+        self._mispredicted: dict[tuple[str, str], str] = {}  # (text, label) -> predicted
 
     # ---- Qt model interface -----------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
@@ -181,9 +185,30 @@ class ExampleTableModel(QAbstractTableModel):
         self._recheck()
 
     # ---- checks -----------------------------------------------------------------------
+    def set_mispredicted(self, mispredicted: dict[tuple[str, str], str]) -> None:
+        """What cross-validation predicted for the examples it got wrong."""
+        self._mispredicted = dict(mispredicted)
+        self._recheck()
+
+    def rows_mispredicted(self, true: str, predicted: str) -> list[int]:
+        """Rows of class `true` that cross-validation put in `predicted` (right ones too when
+        true == predicted)."""
+        return [
+            row
+            for row, e in enumerate(self._examples)
+            if e.label == true
+            and self._mispredicted.get((e.text, e.label), e.label if true == predicted else None)
+            == predicted
+        ]
+
     def _recheck(self) -> None:
         """Recompute every row's issue: duplicates depend on all rows, and this is O(rows)."""
         self._issues = find_issues(self._examples)
+        for row, example in enumerate(self._examples):
+            predicted = self._mispredicted.get((example.text, example.label))
+            if predicted is not None and self._issues[row] is None:
+                note = f"Predicted {predicted} in cross-validation"
+                self._issues[row] = (Issue.MISPREDICTED, note)
         if self._examples:
             last = self.index(len(self._examples) - 1, len(Column) - 1)
             self.dataChanged.emit(self.index(0, 0), last)

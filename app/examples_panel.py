@@ -79,15 +79,47 @@ class ExamplesPanel(QWidget):
         self._stack.addWidget(self.view)
         self._stack.addWidget(self.empty_hint)
 
+        self.filter_note = QLabel()
+        self.filter_note.setObjectName("panelSummary")
+        self.show_all_button = QToolButton()
+        self.show_all_button.setText("Show all")
+        self.show_all_button.clicked.connect(self.clear_filter)
+        self._filter_bar = QWidget()
+        filter_layout = QHBoxLayout(self._filter_bar)
+        filter_layout.setContentsMargins(0, 0, 0, 0)
+        filter_layout.addWidget(self.filter_note, 1)
+        filter_layout.addWidget(self.show_all_button)
+        self._filter_bar.setVisible(False)
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(header)
+        layout.addWidget(self._filter_bar)
         layout.addLayout(self._stack, 1)
 
         model = document.examples
         for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset, model.dataChanged):
             signal.connect(self._update_summary)
+        for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset):
+            signal.connect(self.clear_filter)  # row numbers changed: the filter no longer fits
         self._update_summary()
+
+    def filter_rows(self, rows: list[int], description: str) -> None:
+        """Show only `rows` (e.g. one cell of the confusion matrix) until Show all."""
+        shown = set(rows)
+        for row in range(self._document.examples.rowCount()):
+            self.view.setRowHidden(row, row not in shown)
+        self.filter_note.setText(description)
+        self._filter_bar.setVisible(True)
+
+    @Slot()
+    def clear_filter(self) -> None:
+        for row in range(self._document.examples.rowCount()):
+            self.view.setRowHidden(row, False)
+        self._filter_bar.setVisible(False)
+
+    def is_filtered(self) -> bool:
+        return self._filter_bar.isVisibleTo(self)
 
     def selected_rows(self) -> list[int]:
         return sorted(index.row() for index in self.view.selectionModel().selectedRows())

@@ -118,6 +118,7 @@ class MainWindow(QMainWindow):
         self.middle.addTab(self.pool_panel, "Unlabeled")
         self.middle.setDocumentMode(True)
         self.train_panel = TrainPanel(self.document, self.host, self.runner, self.banner)
+        self.train_panel.quality.cell_chosen.connect(self._show_confusion_cell)
         self.try_panel = TryPanel(self.document, self.host, self.runner)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.train_panel)
@@ -300,6 +301,22 @@ class MainWindow(QMainWindow):
         self.label_dialog = LabelNextDialog(self.document, self.train_panel, parent=self)
         self.label_dialog.show()
 
+    @Slot(list, str)
+    def _review_rows(self, texts: list[str], source: str) -> None:
+        """Batch results back into labeling: the least certain rows go to the pool."""
+        if self.importer.add_pool_texts(texts, f"least certain rows of {source}"):
+            self.label_next()
+
+    @Slot(str, str)
+    def _show_confusion_cell(self, true: str, predicted: str) -> None:
+        rows = self.document.examples.rows_mispredicted(true, predicted)
+        what = "right" if true == predicted else f"predicted as {predicted!r}"
+        self.middle.setCurrentWidget(self.examples_panel)
+        self.examples_panel.filter_rows(
+            rows,
+            f"Showing the {plural(len(rows), f'{true!r} example')} {what} in cross-validation.",
+        )
+
     @Slot()
     def _update_pool_tab(self) -> None:
         count = len(self.document.pool.texts())
@@ -371,6 +388,7 @@ class MainWindow(QMainWindow):
             return
         if self.batch_dialog is None:
             self.batch_dialog = BatchDialog(self.host, self.runner, self.settings, self)
+            self.batch_dialog.review_requested.connect(self._review_rows)
         self.batch_dialog.show()
         self.batch_dialog.raise_()
 

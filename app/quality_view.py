@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -33,8 +33,11 @@ def cell_colour(share: float, diagonal: bool) -> QColor:
 
 
 class QualityView(QWidget):
+    cell_chosen = Signal(str, str)  # true class, predicted class: show those examples
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self._classes: list[str] = []
         self.headline = QLabel()
         self.headline.setObjectName("qualityHeadline")
         self.explanation = QLabel()
@@ -54,6 +57,7 @@ class QualityView(QWidget):
         self.table.setMaximumHeight(320)
         self.table.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self.table.setShowGrid(False)
+        self.table.cellClicked.connect(self._clicked)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.headline)
@@ -87,8 +91,13 @@ class QualityView(QWidget):
         self.explanation.setVisible(True)
         self._fill(report)
 
+    def _clicked(self, row: int, column: int) -> None:
+        if column < len(self._classes):  # not the "right" column
+            self.cell_chosen.emit(self._classes[row], self._classes[column])
+
     def _fill(self, report: QualityReport) -> None:
         classes = report.classes
+        self._classes = list(classes) if len(classes) <= MAX_MATRIX_CLASSES else []
         show_matrix = len(classes) <= MAX_MATRIX_CLASSES
         columns = (classes if show_matrix else []) + ["right"]
         self.table.clear()
@@ -106,7 +115,7 @@ class QualityView(QWidget):
                     item.setBackground(cell_colour(count / total, row == column))
                     item.setToolTip(
                         f"{count} of {total} {true_class!r} examples were predicted as "
-                        f"{classes[column]!r}"
+                        f"{classes[column]!r}. Click to show them."
                     )
                     self.table.setItem(row, column, item)
             share = report.per_class_accuracy[true_class]

@@ -284,3 +284,21 @@ def load_predictor(path: str | Path, *, threads: int | None = None) -> Predictor
         f"`{path}` is neither a classifier file (.safetensors) nor an ONNX export folder. "
         "Pass the file written by `fewshot train` or the folder written by `fewshot export`."
     )
+
+
+def least_certain_texts(output_path: str | Path, text_column: str, count: int) -> list[str]:
+    """The texts of the `count` rows of a classify_csv output with the lowest confidence,
+    least certain first (read in chunks: outputs can be any size)."""
+    import heapq
+
+    lowest: list[tuple[float, int, str]] = []  # (-confidence, row, text): a max-heap of `count`
+    row = 0
+    for chunk in read_table_chunks(output_path):
+        check_columns(chunk, [text_column, CONFIDENCE_COLUMN], output_path)
+        for text, confidence in zip(chunk[text_column], chunk[CONFIDENCE_COLUMN], strict=True):
+            row += 1
+            if text.strip() and confidence:
+                heapq.heappush(lowest, (-float(confidence), row, text))
+                if len(lowest) > count:
+                    heapq.heappop(lowest)
+    return [text for _, _, text in sorted(lowest, key=lambda item: (-item[0], item[1]))]

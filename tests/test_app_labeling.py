@@ -145,3 +145,62 @@ def test_try_it_says_unsure_below_the_threshold_the_estimate_chose(window, qtbot
         handle.write(saved)
     model = window.host.model
     assert Classifier.load(path, backbone=model.backbone, meta=model.meta).unsure_below == 0.99
+
+
+def test_cross_validation_mistakes_are_flagged_and_a_matrix_cell_filters_them(window, qtbot):
+    from engine.project import Example
+
+    project = topic_project(per_class=5)
+    wrong = "Whisk the eggs with sugar and flour, then bake the cake in the oven"
+    project.examples.append(Example(wrong, "sports"))  # a cooking text with the wrong class
+    window.document.load(project, None)
+    window.train_panel.train()
+    qtbot.waitUntil(lambda: window.document.quality is not None, timeout=TRAINING_TIMEOUT_MS)
+    model = window.document.examples
+    row = len(project.examples) - 1
+    guess = window.document.quality.predicted[row]
+    assert guess != "sports"
+    assert model.index(row, 2).data() == f"Predicted {guess} in cross-validation"
+
+    classes = window.document.quality.classes
+    view = window.train_panel.quality.table
+    view.cellClicked.emit(classes.index("sports"), classes.index(guess))
+    panel = window.examples_panel
+    assert panel.is_filtered() and "predicted as" in panel.filter_note.text()
+    shown = [r for r in range(model.rowCount()) if not panel.view.isRowHidden(r)]
+    assert row in shown and all(model.example(r).label == "sports" for r in shown)
+    panel.show_all_button.click()
+    assert not panel.is_filtered() and not any(
+        panel.view.isRowHidden(r) for r in range(model.rowCount())
+    )
+
+
+def test_the_least_certain_batch_rows_come_back_for_labeling(window, qtbot, tmp_path):
+    import pandas as pd
+
+    window.document.load(topic_project(per_class=3), None)
+    window.train_panel.train()
+    qtbot.waitUntil(lambda: window.host.classifier is not None, timeout=TRAINING_TIMEOUT_MS)
+    source = tmp_path / "incoming.csv"
+    texts = POOL + ["asdf qwerty", "The", "Things happened on Tuesday"]
+    pd.DataFrame({"id": range(len(texts)), "text": texts}).to_csv(source, index=False)
+    window.show_batch()
+    batch = window.batch_dialog
+    assert batch.set_input(source)
+    batch.start()
+    qtbot.waitUntil(lambda: batch.report is not None, timeout=TRAINING_TIMEOUT_MS)
+    assert batch.review_button.isVisible()
+    batch.review_button.click()
+    assert sorted(window.document.pool.texts()) == sorted(texts)  # fewer rows than REVIEW_ROWS
+    assert window.label_dialog is not None and window.label_dialog.isVisible()
+    window.label_dialog.close()
+
+
+def test_least_certain_texts_come_lowest_confidence_first(tmp_path):
+    from engine.batch import least_certain_texts
+
+    out = tmp_path / "out.csv"
+    pd_rows = "text,confidence\na,0.9\nb,0.4\n,\nc,0.6\nd,0.99\n"
+    out.write_text(pd_rows, encoding="utf-8")
+    assert least_certain_texts(out, "text", 2) == ["b", "c"]
+    assert least_certain_texts(out, "text", 10) == ["b", "c", "a", "d"]
