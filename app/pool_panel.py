@@ -161,26 +161,51 @@ class PoolPanel(QWidget):
             )
             return
         known = self._vectors if predictor is self._predictor else {}
+        if not known and self._can_rank_early(predictor, texts):
+            self._rank_early(predictor, texts)
         worker = Worker(suggest_job(predictor, texts, dict(known), self.strategy), name=SUGGEST_JOB)
         worker.succeeded.connect(self._suggested)
         worker.failed.connect(lambda message: self.status.setText(f"No suggestions: {message}"))
         self.status.setText(f"{plural(len(texts), 'text')} to label. Updating suggestions…")
         self._runner.start(worker)
 
+    def _can_rank_early(self, predictor, texts: list[str]) -> bool:
+        """A retrained classifier can rank the pool at once on the previous classifier's
+        features (same encoder, adapters moved a little) while it reads the pool itself."""
+        previous = self._predictor
+        return (
+            previous is not None
+            and hasattr(previous, "training")
+            and hasattr(predictor, "training")
+            and all(text in self._vectors for text in texts)
+        )
+
+    def _rank_early(self, predictor, texts: list[str]) -> None:
+        import numpy as np
+
+        from engine.suggestions import PoolFeatures, suggest
+
+        features = PoolFeatures(np.stack([self._vectors[text] for text in texts]))
+        suggestions, _ = suggest(predictor, texts, strategy=self.strategy, features=features)
+        self._show(texts, suggestions)
+
+    def _show(self, texts: list[str], suggestions) -> None:
+        queue = [texts[i] for i in suggestions.order]
+        labelled = zip(suggestions.suggested, suggestions.confidence.tolist(), strict=True)
+        self._document.pool.set_suggestions(queue, dict(zip(texts, labelled, strict=True)))
+        self.queue_changed.emit()
+
     @Slot(object)
     def _suggested(self, result) -> None:
         predictor, vectors, texts, suggestions = result
         self._predictor, self._vectors = predictor, vectors
-        queue = [texts[i] for i in suggestions.order]
-        labelled = zip(suggestions.suggested, suggestions.confidence.tolist(), strict=True)
-        self._document.pool.set_suggestions(queue, dict(zip(texts, labelled, strict=True)))
+        self._show(texts, suggestions)
         source = "the classifier" if hasattr(predictor, "training") else "the class names"
         count = len(self._document.pool.texts())
         self.status.setText(
             f"{plural(count, 'text')} to label; suggestions from {source}, "
             f"{STRATEGY_NAMES[self.strategy].lower()}."
         )
-        self.queue_changed.emit()
 
     @Slot()
     def _pool_changed(self) -> None:

@@ -204,3 +204,29 @@ def test_least_certain_texts_come_lowest_confidence_first(tmp_path):
     out.write_text(pd_rows, encoding="utf-8")
     assert least_certain_texts(out, "text", 2) == ["b", "c"]
     assert least_certain_texts(out, "text", 10) == ["b", "c", "a", "d"]
+
+
+def test_a_retrained_classifier_ranks_the_pool_at_once_on_the_kept_features(window, qtbot):
+    import numpy as np
+
+    from engine.classifier import Classifier
+
+    window.document.load(topic_project(per_class=2), None)
+    window.train_panel.train()
+    qtbot.waitUntil(lambda: window.host.classifier is not None, timeout=TRAINING_TIMEOUT_MS)
+    window.importer.add_pool_texts(POOL, "test")
+    qtbot.waitUntil(
+        lambda: "from the classifier" in window.pool_panel.status.text(),
+        timeout=TRAINING_TIMEOUT_MS,
+    )
+    kept = dict(window.pool_panel._vectors)
+    model = window.host.model
+    texts, labels, _ = window.document.training_examples()
+    newer = Classifier(model.backbone, model.meta, max_length=32).fit(texts[::-1], labels[::-1])
+    window.host.set_classifier(newer)  # refreshes the pool: early ranking first, in this thread
+    assert window.pool_panel.is_refreshing()
+    features = np.stack([kept[text] for text in POOL])
+    expected = newer.probabilities_of(features).max(1)
+    shown = [window.document.pool.suggestion(text)[1] for text in POOL]
+    assert np.allclose(shown, expected, atol=1e-6)
+    qtbot.waitUntil(lambda: not window.pool_panel.is_refreshing(), timeout=TRAINING_TIMEOUT_MS)
