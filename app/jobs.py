@@ -37,6 +37,9 @@ class TrainedClassifier:
 def import_engine() -> Job:
     def job(progress, should_stop) -> None:
         import engine.classifier  # noqa: F401 - torch and the engine, imported once, here
+        from engine.threads import apply_threads
+
+        apply_threads()  # one per physical core, or FEWSHOT_THREADS
         import engine.evaluation  # noqa: F401
         import engine.project  # noqa: F401
         import engine.tables  # noqa: F401

@@ -82,6 +82,7 @@ def cmd_train(args) -> int:
     from engine.backbone import load_backbone
     from engine.classifier import Classifier
 
+    use_threads(None)
     backbone = load_backbone(args.backbone, device=args.device)
     meta = load_meta_option(args.meta, backbone)
     classifier = Classifier(backbone, meta, max_length=args.max_length)
@@ -105,6 +106,7 @@ def cmd_train(args) -> int:
 def cmd_predict(args) -> int:
     from engine.classifier import Classifier
 
+    use_threads(None)
     classifier = Classifier.load(args.classifier)
     texts = list(args.texts) or [line.rstrip("\n") for line in sys.stdin if line.strip()]
     if not texts:
@@ -342,6 +344,7 @@ def cmd_export(args) -> int:
     from engine.classifier import Classifier
     from engine.onnx import ExportError, export_onnx
 
+    use_threads(None)
     classifier = Classifier.load(args.classifier)
     try:
         report = export_onnx(classifier, args.onnx, int8=args.int8, progress=progress_bar("Export"))
@@ -419,10 +422,10 @@ def cmd_suggest(args) -> int:
 
 
 def use_threads(threads: int | None) -> None:
-    if threads:
-        import torch
+    """torch threads: --threads, else FEWSHOT_THREADS, else the physical cores (engine.threads)."""
+    from engine.threads import apply_threads
 
-        torch.set_num_threads(threads)
+    apply_threads(threads)
 
 
 def table_format_option(args) -> TableFormat:
