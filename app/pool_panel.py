@@ -25,6 +25,9 @@ from app.worker import Worker
 from engine.training_state import plural
 
 SUGGEST_JOB = "suggest"
+# After a retrain, the new classifier first reads the texts its early ranking (on the old
+# features) puts first, and ranks those exactly; then the rest (docs/benchmarks.md).
+FIRST_CANDIDATES = 1000
 STRATEGY_NAMES = {  # engine.suggestions.STRATEGIES, in words
     "uncertainty": "Least sure first",
     "entropy": "Most confused first",
@@ -162,7 +165,7 @@ class PoolPanel(QWidget):
             return
         known = self._vectors if predictor is self._predictor else {}
         if not known and self._can_rank_early(predictor, texts):
-            self._rank_early(predictor, texts)
+            texts = self._rank_early(predictor, texts)[:FIRST_CANDIDATES]
         worker = Worker(suggest_job(predictor, texts, dict(known), self.strategy), name=SUGGEST_JOB)
         worker.succeeded.connect(self._suggested)
         worker.failed.connect(lambda message: self.status.setText(f"No suggestions: {message}"))
@@ -180,26 +183,37 @@ class PoolPanel(QWidget):
             and all(text in self._vectors for text in texts)
         )
 
-    def _rank_early(self, predictor, texts: list[str]) -> None:
+    def _rank_early(self, predictor, texts: list[str]) -> list[str]:
+        """Show the early queue; returns it."""
         import numpy as np
 
         from engine.suggestions import PoolFeatures, suggest
 
         features = PoolFeatures(np.stack([self._vectors[text] for text in texts]))
         suggestions, _ = suggest(predictor, texts, strategy=self.strategy, features=features)
-        self._show(texts, suggestions)
+        return self._show(texts, suggestions)
 
-    def _show(self, texts: list[str], suggestions) -> None:
-        queue = [texts[i] for i in suggestions.order]
+    def _show(self, texts: list[str], suggestions) -> list[str]:
+        """Show a queue for `texts`; when they are part of the pool, they go first and the
+        others keep their place and suggestion behind them. Returns the queue shown."""
+        pool = self._document.pool
+        ranked = [texts[i] for i in suggestions.order]
         labelled = zip(suggestions.suggested, suggestions.confidence.tolist(), strict=True)
-        self._document.pool.set_suggestions(queue, dict(zip(texts, labelled, strict=True)))
+        suggested = dict(zip(texts, labelled, strict=True))
+        chosen = set(texts)
+        rest = [text for text in pool.queue() if text not in chosen]
+        kept = {text: pool.suggestion(text) for text in rest if pool.suggestion(text)}
+        pool.set_suggestions(ranked + rest, {**kept, **suggested})
         self.queue_changed.emit()
+        return ranked + rest
 
     @Slot(object)
     def _suggested(self, result) -> None:
         predictor, vectors, texts, suggestions = result
         self._predictor, self._vectors = predictor, vectors
         self._show(texts, suggestions)
+        if len(texts) < len(self._document.pool.texts()):
+            self._again = True  # the first candidates are exact; now the whole pool
         source = "the classifier" if hasattr(predictor, "training") else "the class names"
         count = len(self._document.pool.texts())
         self.status.setText(

@@ -206,8 +206,14 @@ def test_least_certain_texts_come_lowest_confidence_first(tmp_path):
     assert least_certain_texts(out, "text", 10) == ["b", "c", "a", "d"]
 
 
-def test_a_retrained_classifier_ranks_the_pool_at_once_on_the_kept_features(window, qtbot):
+def test_a_retrained_classifier_ranks_the_pool_at_once_on_the_kept_features(
+    window, qtbot, monkeypatch
+):
     import numpy as np
+
+    import app.pool_panel
+
+    monkeypatch.setattr(app.pool_panel, "FIRST_CANDIDATES", 4)  # exact first for 4, then all
 
     from engine.classifier import Classifier
 
@@ -230,3 +236,6 @@ def test_a_retrained_classifier_ranks_the_pool_at_once_on_the_kept_features(wind
     shown = [window.document.pool.suggestion(text)[1] for text in POOL]
     assert np.allclose(shown, expected, atol=1e-6)
     qtbot.waitUntil(lambda: not window.pool_panel.is_refreshing(), timeout=TRAINING_TIMEOUT_MS)
+    exact = newer.predict_proba(POOL).max(1)  # in the end every text is ranked exactly
+    shown = [window.document.pool.suggestion(text)[1] for text in POOL]
+    assert np.allclose(shown, exact, atol=1e-4)
