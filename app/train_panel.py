@@ -304,7 +304,7 @@ class TrainPanel(QWidget):
             else ""
         )
         self.details.setVisible(bool(self.details.text()))
-        estimating = self._runner.is_running(QUALITY_JOB) or self._pending_quality is not None
+        estimating = self.is_estimating
         for widget in (self.estimate_progress, self.stop_estimate_button, self.estimate_stage):
             widget.setVisible(estimating)
         quality = self._document.quality
