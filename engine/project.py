@@ -256,7 +256,9 @@ def _example(entry) -> Example:
     return Example(_string(entry["text"], "text"), _string(entry.get("label") or "", "label"))
 
 
-def _settings(entry: dict) -> ProjectSettings:
+def _settings(entry) -> ProjectSettings:
+    if not isinstance(entry, dict):
+        raise ProjectError(f'"settings" must be an object, got {type(entry).__name__}.')
     defaults = ProjectSettings()
     meta = entry.get("meta_checkpoint")
     return ProjectSettings(
