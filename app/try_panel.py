@@ -76,6 +76,7 @@ class TryPanel(QWidget):
         self.unsure_spin.setRange(0, 99)
         self.unsure_spin.setSuffix(" %")
         self.unsure_spin.setAccessibleName("Say unsure below this confidence")
+        self.unsure_spin.lineEdit().setAccessibleName("Say unsure below this confidence")
         self.unsure_spin.setToolTip(
             'Below this confidence Try it, batch files and the ONNX export say "unsure". '
             "Set from the quality estimate; 0 turns it off."
