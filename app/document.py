@@ -44,6 +44,7 @@ class Document(QObject):
         self.quality: QualityReport | None = None
         self.trained_on: TrainedOn | None = None
         self.path: Path | None = None
+        self._state: ModelState | None = None  # model_state(), until state_changed
         self._modified_outside_undo = False
         for signal in (
             self.examples.rowsInserted,
@@ -53,6 +54,8 @@ class Document(QObject):
             self.classes.modelReset,
         ):
             signal.connect(self._recount)
+            signal.connect(self._forget_state)  # also mid-macro, before indexChanged
+        self.state_changed.connect(self._forget_state)  # first: every view reads it after
         self.undo_stack.indexChanged.connect(self.changed)
         self.undo_stack.indexChanged.connect(self.state_changed)
         self.classifier_changed.connect(self.state_changed)
@@ -60,6 +63,7 @@ class Document(QObject):
 
     # ---- whole documents --------------------------------------------------------------
     def load(self, project: Project, path: Path | None) -> None:
+        self._state = None
         self.undo_stack.clear()
         self.classes.set_classes(project.classes)
         self.examples.reset(project.examples)
@@ -139,11 +143,22 @@ class Document(QObject):
         return training_pairs(self.examples.examples())
 
     def model_state(self) -> ModelState:
-        """The one description of the classifier that every view shows."""
-        texts, labels, _ = self.training_examples()
-        return model_state(
-            self.classifier_file is not None, self.trained_on, texts, labels, self.settings or {}
-        )
+        """The one description of the classifier that every view shows (computed once per
+        change: it compares every example with the trained ones)."""
+        if self._state is None:
+            texts, labels, _ = self.training_examples()
+            self._state = model_state(
+                self.classifier_file is not None,
+                self.trained_on,
+                texts,
+                labels,
+                self.settings or {},
+            )
+        return self._state
+
+    @Slot()
+    def _forget_state(self) -> None:
+        self._state = None
 
     # ---- edits (each one undoable) ----------------------------------------------------
     def add_examples(

@@ -36,14 +36,22 @@ STRATEGY_NAMES = {  # engine.suggestions.STRATEGIES, in words
 }
 
 
-def suggest_job(predictor, texts: list[str], known: dict, strategy: str):
-    """Features for the texts not in `known` (text -> vector), then the queue for all."""
+def suggest_job(predictor, texts: list[str], known: dict, strategy: str, prior=None):
+    """Features for the texts not in `known` (text -> vector), then the queue for all.
+
+    `prior`: (backbone, class names) to build a NamePrior here, in the worker (it runs the
+    encoder), when `predictor` is None.
+    """
 
     def job(progress, should_stop):
         import numpy as np
 
-        from engine.suggestions import PoolFeatures, suggest
+        from engine.suggestions import NamePrior, PoolFeatures, suggest
 
+        nonlocal predictor
+        if predictor is None:
+            backbone, names = prior
+            predictor = NamePrior(backbone, names, max_length=64)
         missing = [text for text in texts if text not in known]
         computed = PoolFeatures.compute(
             predictor.embed, missing, progress=progress, should_stop=should_stop
@@ -134,19 +142,18 @@ class PoolPanel(QWidget):
         return self._runner.is_running(SUGGEST_JOB)
 
     def _predictor_now(self):
-        """The live classifier, else a prior from the class names, else None."""
+        """(predictor, None): the live classifier or the prior already built for these class
+        names; (None, (backbone, names)): a prior to build; (None, None): nothing yet."""
         if self._host.classifier is not None:
-            return self._host.classifier
+            return self._host.classifier, None
         names = self._document.class_names()
         if not names or not self._host.is_ready:
-            return None
+            return None, None
         if getattr(self._predictor, "labels", None) == names and not hasattr(
             self._predictor, "training"
         ):
-            return self._predictor  # the same class names: the same prior
-        from engine.suggestions import NamePrior
-
-        return NamePrior(self._host.model.backbone, names, max_length=64)
+            return self._predictor, None  # the same class names: the same prior
+        return None, (self._host.model.backbone, names)
 
     @Slot()
     def refresh(self) -> None:
@@ -156,8 +163,8 @@ class PoolPanel(QWidget):
         if self.is_refreshing():
             self._again = True
             return
-        predictor = self._predictor_now()
-        if predictor is None:
+        predictor, prior = self._predictor_now()
+        if predictor is None and prior is None:
             self.status.setText(
                 f"{plural(len(texts), 'text')} to label. Add classes (or examples) to see "
                 "suggestions."
@@ -166,7 +173,8 @@ class PoolPanel(QWidget):
         known = self._vectors if predictor is self._predictor else {}
         if not known and self._can_rank_early(predictor, texts):
             texts = self._rank_early(predictor, texts)[:FIRST_CANDIDATES]
-        worker = Worker(suggest_job(predictor, texts, dict(known), self.strategy), name=SUGGEST_JOB)
+        job = suggest_job(predictor, texts, dict(known), self.strategy, prior)
+        worker = Worker(job, name=SUGGEST_JOB)
         worker.succeeded.connect(self._suggested)
         worker.failed.connect(lambda message: self.status.setText(f"No suggestions: {message}"))
         self.status.setText(f"{plural(len(texts), 'text')} to label. Updating suggestions…")

@@ -78,8 +78,6 @@ class ProjectSession(QObject):
         self._install(Project(), None)
 
     def _offer_restore(self) -> bool:
-        from engine.project import ProjectError, load_project
-
         path = autosave_path()
         restore = prompts.yes_no(
             self._window,
@@ -90,10 +88,8 @@ class ProjectSession(QObject):
         if not restore:
             path.unlink(missing_ok=True)
             return False
-        try:
-            project = load_project(path)
-        except ProjectError as error:
-            self._banner.show_error(f"The unsaved work could not be restored: {error}")
+        project = self._read(path, "The unsaved work could not be restored")
+        if project is None:
             return False
         source = self._settings.autosave_source
         self._install(project, Path(source) if source else None)
@@ -125,8 +121,6 @@ class ProjectSession(QObject):
 
     @Slot()
     def open_project(self, path: Path | None = None, *, ask: bool = True) -> bool:
-        from engine.project import ProjectError, load_project
-
         if ask and not self.confirm_discard():
             return False
         if not path:
@@ -135,10 +129,8 @@ class ProjectSession(QObject):
             )
             if path is None:
                 return False
-        try:
-            project = load_project(path)
-        except ProjectError as error:
-            self._banner.show_error(f"Could not open the project: {error}")
+        project = self._read(path, "Could not open the project")
+        if project is None:
             return False
         self._install(project, Path(path))
         self._settings.add_recent(Path(path))
@@ -147,14 +139,10 @@ class ProjectSession(QObject):
 
     @Slot()
     def open_example(self) -> bool:
-        from engine.project import ProjectError, load_project
-
         if not self.confirm_discard():
             return False
-        try:
-            project = load_project(example_project_path())
-        except ProjectError as error:
-            self._banner.show_error(f"The example project is damaged: {error}")
+        project = self._read(example_project_path(), "The example project is damaged")
+        if project is None:
             return False
         self._install(project, None)
         self._banner.show_message(
@@ -163,6 +151,16 @@ class ProjectSession(QObject):
             MessageKind.INFO,
         )
         return True
+
+    def _read(self, path: Path, failure: str):
+        """The project at `path`, or None after showing `failure` and the reason."""
+        from engine.project import ProjectError, load_project
+
+        try:
+            return load_project(path)
+        except ProjectError as error:
+            self._banner.show_error(f"{failure}: {error}")
+            return None
 
     def _install(self, project, path: Path | None) -> None:
         self._document.load(project, path)

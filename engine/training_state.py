@@ -19,6 +19,12 @@ def plural(count: int, noun: str, nouns: str | None = None) -> str:
     return f"{count:,} {nouns or (noun + 'es' if noun.endswith('s') else noun + 's')}"
 
 
+def settings_items(settings) -> tuple[tuple[str, object], ...]:
+    """(name, value) pairs of a settings dataclass instance (ProjectSettings) or a mapping."""
+    items = settings.items() if isinstance(settings, dict) else vars(settings).items()
+    return tuple(sorted(items))
+
+
 def training_pairs(examples: Iterable) -> tuple[list[str], list[str], int]:
     """(texts, labels, rows left out) from examples with `.text` and `.label`: a row trains
     only with a non-blank text and a class."""
@@ -43,8 +49,7 @@ class TrainedOn:
     @classmethod
     def of(cls, texts: Sequence[str], labels: Sequence[str], classes: Sequence[str], settings):
         """`settings`: a dataclass instance (ProjectSettings) or a mapping."""
-        items = settings.items() if isinstance(settings, dict) else vars(settings).items()
-        return cls(tuple(zip(texts, labels, strict=True)), tuple(classes), tuple(sorted(items)))
+        return cls(tuple(zip(texts, labels, strict=True)), tuple(classes), settings_items(settings))
 
     @property
     def class_count(self) -> int:
@@ -123,13 +128,12 @@ def changes_since(
     before, now = Counter(trained.examples), Counter(zip(texts, labels, strict=True))
     classes_before = {label for _, label in trained.examples}
     classes_now = set(labels)
-    current = TrainedOn.of(texts, labels, trained.classes, settings)
     return ChangesSince(
         added=sum((now - before).values()),
         removed=sum((before - now).values()),
         classes_added=sorted(classes_now - classes_before),
         classes_removed=sorted(classes_before - classes_now),
-        settings_changed=bool(trained.settings) and current.settings != trained.settings,
+        settings_changed=bool(trained.settings) and settings_items(settings) != trained.settings,
     )
 
 
