@@ -11,6 +11,7 @@ theta (the frozen encoder), omega (meta-adapters), phi (adapters, fine-tuned per
 from __future__ import annotations
 
 import copy
+import itertools
 from dataclasses import dataclass
 
 import torch
@@ -107,6 +108,12 @@ def inject_adapters(model: nn.Module, config: AdapterConfig) -> nn.Module:
     return model
 
 
+def frozen_tensors(model: nn.Module) -> dict[int, torch.Tensor]:
+    """A deepcopy memo that maps every weight and buffer of `model` to itself: the copy gets
+    new modules around the same tensors."""
+    return {id(t): t for t in itertools.chain(model.parameters(), model.buffers())}
+
+
 def parameter_group(name: str) -> str:
     """ "omega", "phi" or "theta" for a parameter name of an adapted model."""
     parts = name.split(".")
@@ -120,15 +127,19 @@ def parameter_group(name: str) -> str:
 class AdaptedEncoder(nn.Module):
     """The frozen encoder with meta-adapters and adapters, pooled to one unit vector per text.
 
-    Holds its own copy of the encoder so that several classifiers (say one training in a
-    worker thread while another predicts) never share mutable modules.
+    Its modules are its own, so several classifiers (one training in a worker thread while
+    another predicts) never share a mutable module; the frozen weights are the backbone's
+    own tensors, read by all and written by none, so a process holds one copy of them
+    (about 91 MB for MiniLM) however many classifiers and folds it runs. `copy_weights`
+    gives it private weights, for the one method that trains them (full fine-tuning).
     """
 
-    def __init__(self, backbone: Backbone, config: AdapterConfig):
+    def __init__(self, backbone: Backbone, config: AdapterConfig, *, copy_weights: bool = False):
         super().__init__()
         self.config = config
         self.pooling = Pooling(backbone.pooling)
-        self.encoder = inject_adapters(copy.deepcopy(backbone.model), config)
+        shared = {} if copy_weights else frozen_tensors(backbone.model)
+        self.encoder = inject_adapters(copy.deepcopy(backbone.model, shared), config)
         self.encoder.eval()  # dropout stays off: fine-tuning few examples must be repeatable
         for name, parameter in self.encoder.named_parameters():
             parameter.requires_grad_(parameter_group(name) != "theta")

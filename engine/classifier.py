@@ -14,7 +14,7 @@ import torch
 from engine.adapters import AdaptedEncoder
 from engine.backbone import Backbone, Text, encode_texts, load_backbone
 from engine.finetune import Batch, Params, choose_steps, fit_lowest_loss, pooled_features
-from engine.folds import stratified_folds
+from engine.folds import stratified_folds, stratified_subsample
 from engine.formats import (
     ClassifierFile,
     FormatError,
@@ -23,9 +23,9 @@ from engine.formats import (
     read_classifier_file,
     save_classifier_file,
 )
-from engine.head import HEAD_BIAS, HEAD_WEIGHT, head_logits, prototype_head
+from engine.head import HEAD_BIAS, HEAD_WEIGHT, fit_linear_head, head_logits, prototype_head
 from engine.locations import default_meta_checkpoint, find_meta_checkpoint
-from engine.progress import ProgressCallback, StopCheck
+from engine.progress import ProgressCallback, ProgressEvent, StopCheck, check_cancel
 from engine.training_data import check_training_data, describe_duplicates
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,12 @@ DEFAULT_MAX_LENGTH = 128  # tokens; longer texts are truncated (and counted in t
 HELD_OUT_FOLDS = 4
 MIN_HELD_OUT_PER_CLASS = 4
 MAX_STEPS_FACTOR = 2
+# Many examples: the learned steps run on at most this many of each class (a seeded draw),
+# then one forward pass over all of them refits the head as a logistic regression with
+# sklearn's default strength: measured in docs/benchmarks.md, "Many examples".
+LEARNED_STEPS_PER_CLASS = 64
+HEAD_REFIT_C = 1.0
+READING_ALL = "Reading all examples"  # progress stage of the head refit's pass
 
 
 class NotFittedError(RuntimeError):
@@ -57,6 +63,7 @@ class Classifier:
         meta: MetaCheckpoint | None = None,
         *,
         max_length: int = DEFAULT_MAX_LENGTH,
+        learned_steps_per_class: int | None = LEARNED_STEPS_PER_CLASS,
     ):
         self.backbone = backbone or load_backbone()
         self.meta = meta or default_meta_checkpoint(self.backbone)
@@ -68,6 +75,7 @@ class Classifier:
         if max_length < 8:
             raise ValueError(f"`max_length` must be at least 8 tokens, got {max_length}.")
         self.max_length = max_length
+        self.learned_steps_per_class = learned_steps_per_class  # None: every example
         self.labels: list[str] = []
         self.training: dict = {}
         # A top probability below this reads "unsure" (Try it, batch output, ONNX); the app
@@ -102,20 +110,27 @@ class Classifier:
             log.warning(duplicates)
         started = time.perf_counter()
         model = self._new_model()
-        inputs = encode_texts(self.backbone, texts, self.max_length)
+        stepped_rows = stratified_subsample(
+            labels, self.learned_steps_per_class or len(labels), texts=texts
+        )
+        step_texts = [texts[i] for i in stepped_rows]
+        step_labels = [labels[i] for i in stepped_rows]
+        inputs = encode_texts(self.backbone, step_texts, self.max_length)
         index = {label: i for i, label in enumerate(classes)}
         device = inputs["input_ids"].device
-        examples = Batch(inputs, torch.tensor([index[label] for label in labels], device=device))
+        examples = Batch(
+            inputs, torch.tensor([index[label] for label in step_labels], device=device)
+        )
         step_sizes = {n: t.to(device) for n, t in self.meta.step_sizes().items()}
         with torch.no_grad():  # pooled features for the prototype heads, computed once
             features = pooled_features(model, {}, examples, chunk_size=64)
         if steps is not None and steps < 0:
             raise ValueError(f"`steps` must be 0 or more, got {steps}.")
-        held_out = held_out_fold(texts, labels) if steps is None else []
+        held_out = held_out_fold(step_texts, step_labels) if steps is None else []
         steps = self.meta.steps if steps is None else steps
         if held_out:
             held = set(held_out)
-            kept = [i for i in range(len(labels)) if i not in held]
+            kept = [i for i in range(len(step_labels)) if i not in held]
             support = examples.select(kept)
             steps, held_out_accuracy = choose_steps(
                 model,
@@ -137,12 +152,16 @@ class Classifier:
             progress=progress,
             should_stop=should_stop,
         )
+        load_adapters(model, fitted)
+        if len(stepped_rows) < len(texts):
+            fitted = self._head_on_all(model, fitted, texts, labels, classes, progress, should_stop)
         self._install(model, fitted, classes)
         self.unsure_below = 0.0  # a threshold belongs to the classifier it was measured on
         self.training = {
             "examples": len(texts),
             "examples_per_class": dict(Counter(labels)),
             "steps": steps,
+            "stepped_on": len(stepped_rows),
             "truncated_texts": count_truncated(self.backbone, texts, self.max_length),
             "seconds": round(time.perf_counter() - started, 2),
         }
@@ -174,12 +193,36 @@ class Classifier:
         model.load_state_dict(self.meta.omega, strict=False)
         return model.requires_grad_(False)  # omega and theta stay frozen at use time
 
+    def _head_on_all(
+        self,
+        model: AdaptedEncoder,
+        fitted: Params,
+        texts: list[Text],
+        labels: list[str],
+        classes: list[str],
+        progress: ProgressCallback | None,
+        should_stop: StopCheck | None,
+    ) -> Params:
+        """The head refitted on every example's adapted features: the learned steps ran on a
+        subsample (they cost a forward and backward pass per example per step; this costs
+        one forward pass per example, once)."""
+        features = pooled_outputs(
+            model,
+            self.backbone,
+            texts,
+            self.max_length,
+            progress=progress,
+            should_stop=should_stop,
+        )
+        check_cancel(should_stop)  # asked during the last batch
+        index = {label: i for i, label in enumerate(classes)}
+        targets = torch.tensor([index[label] for label in labels])
+        head = {n: fitted[n].detach().cpu() for n in (HEAD_WEIGHT, HEAD_BIAS)}
+        head = fit_linear_head(torch.from_numpy(features), targets, head, HEAD_REFIT_C)
+        return {**fitted, **{n: t.to(fitted[n].device) for n, t in head.items()}}
+
     def _install(self, model: AdaptedEncoder, params: Params, classes: Sequence[str]) -> None:
         """Make fitted params the live ones in one step, so a cancelled fit changes nothing."""
-        phi = {n: p.detach() for n, p in params.items() if not n.startswith("head.")}
-        missing, unexpected = model.load_state_dict(phi, strict=False)
-        if unexpected:
-            raise FormatError(f"Adapter tensors do not fit this model: {unexpected[:3]} ...")
         self._model = model
         self._head = {n: params[n].detach() for n in (HEAD_WEIGHT, HEAD_BIAS)}
         self.labels = list(classes)
@@ -254,10 +297,20 @@ class Classifier:
         if missing:
             raise FormatError(f"`{path}` lacks adapter tensors, e.g. {missing[0]!r}.")
         classifier = cls(backbone, meta, max_length=content.max_length)
-        classifier._install(classifier._new_model(), content.tensors, content.labels)
+        model = classifier._new_model()
+        load_adapters(model, content.tensors)
+        classifier._install(model, content.tensors, content.labels)
         classifier.training = content.training
         classifier.unsure_below = content.unsure_below
         return classifier
+
+
+def load_adapters(model: AdaptedEncoder, params: Params) -> None:
+    """Copy the adapter tensors of `params` into `model` (the head entries stay out)."""
+    phi = {n: p.detach() for n, p in params.items() if not n.startswith("head.")}
+    missing, unexpected = model.load_state_dict(phi, strict=False)
+    if unexpected:
+        raise FormatError(f"Adapter tensors do not fit this model: {unexpected[:3]} ...")
 
 
 def pooled_outputs(
@@ -266,6 +319,9 @@ def pooled_outputs(
     texts: list[Text],
     max_length: int,
     batch_size: int = 32,
+    *,
+    progress: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
 ) -> np.ndarray:
     """The model's pooled features, (n, D) float32, in the order given."""
     features = np.empty((len(texts), backbone.hidden_size), dtype=np.float32)
@@ -273,9 +329,13 @@ def pooled_outputs(
     order = sorted(range(len(texts)), key=lambda i: len(str(texts[i])))
     with torch.inference_mode():
         for start in range(0, len(texts), batch_size):
+            check_cancel(should_stop)
             chosen = order[start : start + batch_size]
             inputs = encode_texts(backbone, [texts[i] for i in chosen], max_length)
             features[chosen] = model(**inputs).float().cpu().numpy()
+            if progress is not None:
+                done = start + len(chosen)
+                progress(ProgressEvent(READING_ALL, done, len(texts)))
     return features
 
 

@@ -35,3 +35,29 @@ def stratified_folds(
             groups[position % folds].extend(unit)
             position += 1
     return [sorted(group) for group in groups]
+
+
+def stratified_subsample(
+    labels: Sequence[str], per_class: int, *, seed: int = 0, texts: Sequence | None = None
+) -> list[int]:
+    """Sorted indices of at most `per_class` examples of each class, drawn at random (seeded);
+    all indices when no class has more. With `texts`, distinct texts are drawn first, so a
+    subsample of a file with many copies still covers as many different texts as it can."""
+    rng = random.Random(seed)
+    by_class: dict[str, list[int]] = {}
+    for index, label in enumerate(labels):
+        by_class.setdefault(str(label), []).append(index)
+    chosen = []
+    for label in sorted(by_class):
+        rows = by_class[label]
+        rng.shuffle(rows)
+        if texts is not None:  # one row of each text first, its copies after all of those
+            seen: set[str] = set()
+            first, later = [], []
+            for index in rows:
+                key = duplicate_key(texts[index])
+                (later if key in seen else first).append(index)
+                seen.add(key)
+            rows = first + later
+        chosen.extend(rows[:per_class])
+    return sorted(chosen)

@@ -70,12 +70,20 @@ def test_parameter_groups_split_theta_omega_phi(tiny_backbone):
     assert parameter_group("encoder.encoder.layer.0.output.dense.base.weight") == "theta"
 
 
-def test_the_encoder_is_copied_not_shared(tiny_backbone):
-    model = AdaptedEncoder(tiny_backbone, AdapterConfig())
+def test_modules_are_private_and_frozen_weights_shared(tiny_backbone):
+    first, second = (AdaptedEncoder(tiny_backbone, AdapterConfig()) for _ in range(2))
     assert not any(isinstance(m, AdaptedSite) for m in tiny_backbone.model.modules())
-    assert model.encoder is not tiny_backbone.model
-    model.train()
-    assert not model.training  # dropout never switches on
+    assert first.encoder is not tiny_backbone.model
+    backbone_weights = {p.data_ptr() for p in tiny_backbone.model.parameters()}
+    for model in (first, second):
+        assert {p.data_ptr() for p in model.group("theta").values()} == backbone_weights
+    assert not {p.data_ptr() for p in first.group("phi").values()} & {
+        p.data_ptr() for p in second.group("phi").values()
+    }
+    private = AdaptedEncoder(tiny_backbone, AdapterConfig(), copy_weights=True)
+    assert not {p.data_ptr() for p in private.group("theta").values()} & backbone_weights
+    first.train()
+    assert not first.training  # dropout never switches on
 
 
 def test_unsupported_architecture_lists_the_supported(tiny_backbone):

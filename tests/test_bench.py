@@ -6,6 +6,7 @@ import statistics
 
 import pytest
 
+from engine.backbone import fingerprint_model
 from engine.bench import METHOD_NAMES
 from engine.bench.fewshot import (
     BenchSettings,
@@ -160,6 +161,8 @@ def test_every_method_runs_end_to_end_and_the_table_agrees(suite, backbone, trai
     assert len(report["runs"]) == 2 * 2 * len(ran)
     assert all(0.0 <= r["accuracy"] <= 1.0 for r in report["runs"])
     assert report["environment"]["seed"] == 0 and "torch" in report["environment"]["versions"]
+    # full fine-tuning trains a private copy: the weights every classifier shares are intact
+    assert fingerprint_model(backbone.model) == backbone.fingerprint
 
     table = accuracy_table(report)
     header = next(line for line in table.splitlines() if line.startswith("| task"))

@@ -1,4 +1,5 @@
 import logging
+import threading
 
 import numpy as np
 import pytest
@@ -139,3 +140,67 @@ def test_a_fixed_step_count_skips_the_held_out_choice(backbone):
     assert [e.done for e in events] == [1, 2, 3]
     with pytest.raises(ValueError, match="`steps` must be 0 or more"):
         Classifier(backbone, max_length=16).fit(texts, labels, steps=-1)
+
+
+def test_training_in_a_thread_beside_prediction_changes_neither(backbone, topic_examples):
+    """Classifiers share the backbone's frozen weights; a fit in a worker thread while another
+    classifier predicts must leave both exactly as they would be one after the other."""
+    texts, labels = topic_examples
+    probe = ["a late goal won the cup", "fry the garlic in oil", "rates rose again"]
+    live = Classifier(backbone, max_length=32).fit(texts[::4], labels[::4])
+    before = live.predict_proba(probe)
+    alone = Classifier(backbone, max_length=32).fit(texts, labels).predict_proba(probe)
+
+    trained_beside = Classifier(backbone, max_length=32)
+    worker = threading.Thread(target=trained_beside.fit, args=(texts, labels))
+    worker.start()
+    while worker.is_alive():
+        assert np.allclose(live.predict_proba(probe), before, atol=1e-6)
+    worker.join()
+    assert np.allclose(trained_beside.predict_proba(probe), alone, atol=1e-6)
+    assert np.allclose(live.predict_proba(probe), before, atol=1e-6)
+
+
+def test_many_examples_step_on_a_subsample_and_fit_the_head_on_all(backbone, topic_examples):
+    from engine.classifier import READING_ALL
+    from engine.folds import stratified_subsample
+
+    texts, labels = topic_examples
+    events = []
+    many = Classifier(backbone, max_length=32, learned_steps_per_class=3)
+    many.fit(texts, labels, progress=events.append)
+    assert many.training["stepped_on"] == 9 and many.training["examples"] == 24
+    reading = [e for e in events if e.stage == READING_ALL]
+    assert reading and reading[-1].done == reading[-1].total == 24
+
+    rows = stratified_subsample(labels, 3, texts=texts)
+    few = Classifier(backbone, max_length=32).fit(
+        [texts[i] for i in rows], [labels[i] for i in rows]
+    )
+    assert np.allclose(many.embed(texts), few.embed(texts), atol=1e-5)  # the same adapters
+
+    assert not np.allclose(many.predict_proba(texts), few.predict_proba(texts), atol=1e-3)
+    held_out_texts, held_out_labels = zip(*HELD_OUT)
+    correct = sum(p == t for p, t in zip(many.predict(list(held_out_texts)), held_out_labels))
+    assert correct >= 0.75 * len(HELD_OUT)
+
+
+def test_cancelling_the_pass_over_all_examples_keeps_the_previous_classifier(
+    backbone, topic_examples
+):
+    from engine.classifier import READING_ALL
+
+    texts, labels = topic_examples
+    classifier = Classifier(backbone, max_length=32).fit(texts[::4], labels[::4])
+    before = classifier.predict_proba(["a goal"])
+    reading = []
+    classifier.learned_steps_per_class = 3
+    with pytest.raises(Cancelled):
+        classifier.fit(
+            texts,
+            labels,
+            progress=lambda e: reading.append(e.stage == READING_ALL),
+            should_stop=lambda: any(reading),
+        )
+    assert np.array_equal(classifier.predict_proba(["a goal"]), before)
+    assert classifier.training["examples"] == 6

@@ -96,3 +96,15 @@ def test_the_quick_estimate_reuses_the_trained_step_count_with_fewer_folds(
     )
     assert report.folds == 2 and report.examples == len(texts)
     assert "fold 2 of 2" in events[-1].stage
+
+
+def test_a_stratified_subsample_caps_each_class_and_prefers_distinct_texts():
+    from engine.folds import stratified_subsample
+
+    texts = ["same"] * 6 + [f"a{i}" for i in range(4)] + [f"b{i}" for i in range(3)]
+    labels = ["a"] * 10 + ["b"] * 3
+    rows = stratified_subsample(labels, 5, texts=texts, seed=1)
+    assert rows == sorted(rows) and rows == stratified_subsample(labels, 5, texts=texts, seed=1)
+    assert sum(labels[i] == "a" for i in rows) == 5 and sum(labels[i] == "b" for i in rows) == 3
+    assert len({texts[i] for i in rows if labels[i] == "a"}) == 5  # "same" once, four others
+    assert stratified_subsample(labels, 10) == list(range(13))

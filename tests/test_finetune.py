@@ -243,3 +243,22 @@ def test_fit_lowest_loss_undoes_a_step_that_overshoots(tiny_backbone, step_scale
         assert steps == 8 and all(torch.equal(fitted[n], plain[n]) for n in plain)
     else:
         assert steps < 8 and max(losses[steps:]) > losses[steps]
+
+
+def test_the_refitted_head_is_the_regularised_logistic_regression_optimum():
+    from engine.head import HEAD_BIAS, HEAD_WEIGHT, fit_linear_head
+
+    generator = torch.Generator().manual_seed(0)
+    features = torch.nn.functional.normalize(torch.randn(60, 8, generator=generator), dim=1)
+    labels = (features[:, 0] + 0.05 * torch.randn(60, generator=generator) > 0).long()
+    start = {HEAD_WEIGHT: torch.zeros(2, 8), HEAD_BIAS: torch.zeros(2)}
+    head = fit_linear_head(features, labels, start, c=1.0)
+    weight = head[HEAD_WEIGHT].clone().requires_grad_()
+    bias = head[HEAD_BIAS].clone().requires_grad_()
+    objective = torch.nn.functional.cross_entropy(features @ weight.T + bias, labels) + (
+        weight**2
+    ).sum() / (2 * 1.0 * len(labels))
+    objective.backward()
+    assert weight.grad.abs().max() < 1e-4 and bias.grad.abs().max() < 1e-4
+    accuracy = ((features @ head[HEAD_WEIGHT].T + head[HEAD_BIAS]).argmax(1) == labels).float()
+    assert accuracy.mean() > 0.8

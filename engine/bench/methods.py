@@ -102,7 +102,8 @@ class GradientMethod(Method):
     def run(self, train: Examples, evaluation: Examples) -> RunResult:
         started = time.perf_counter()
         classes = sorted(set(train.labels))
-        model = AdaptedEncoder(self.backbone, initial_meta_checkpoint(self.backbone).config)
+        config = initial_meta_checkpoint(self.backbone).config
+        model = AdaptedEncoder(self.backbone, config, copy_weights=self.trained_group == "theta")
         model.requires_grad_(False)
         inputs = encode_texts(self.backbone, train.texts, self.max_length)
         labels = torch.tensor([classes.index(label) for label in train.labels])
