@@ -329,7 +329,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def save_classifier(self, path: Path | None = None) -> Path | None:
-        from engine.files import atomic_write_bytes
+        from engine.files import atomic_write_bytes, describe_os_error
 
         data = self.document.classifier_file
         if data is None:
@@ -350,7 +350,9 @@ class MainWindow(QMainWindow):
             atomic_write_bytes(path, data)
             self._classifier_path = path
         except OSError as error:
-            self.banner.show_error(f"Could not save the classifier to {path}: {error}")
+            self.banner.show_error(
+                f"Could not save the classifier: {describe_os_error(error, path)}"
+            )
             return None
         labels = self.host.classifier.labels if self.host.classifier else []
         self.banner.show_message(

@@ -37,6 +37,15 @@ def write_recovery_copy(text: str) -> Worker:
     return Worker(job, name=AUTOSAVE_JOB)
 
 
+def remove_recovery_copy() -> None:
+    """Delete the recovery copy; a disk that refuses is only logged (the worst outcome: the
+    copy is offered once more at the next start)."""
+    try:
+        autosave_path().unlink(missing_ok=True)
+    except OSError as error:
+        log.warning("Could not remove the recovery copy: %s", error)
+
+
 class ProjectSession(QObject):
     """Replaces, saves and recovers the window's document; `installed` runs after every
     project replaced the previous one (the window reloads the model it asks for)."""
@@ -58,6 +67,7 @@ class ProjectSession(QObject):
         self._autosave_timer.setInterval(AUTOSAVE_DELAY_MS)
         self._autosave_timer.timeout.connect(self.autosave)
         self._autosave_again = False  # a change came while the last copy was being written
+        self._autosave_warning = ""  # shown once when the recovery copy cannot be written
         self._closed = False
         document.changed.connect(self._schedule_autosave)
         runner.job_finished.connect(self._job_finished)
@@ -86,7 +96,7 @@ class ProjectSession(QObject):
             "you were working on?",
         )
         if not restore:
-            path.unlink(missing_ok=True)
+            remove_recovery_copy()
             return False
         project = self._read(path, "The unsaved work could not be restored")
         if project is None:
@@ -190,18 +200,23 @@ class ProjectSession(QObject):
         return self._write_project(path)
 
     def _write_project(self, path: Path) -> bool:
+        from engine.files import describe_os_error
         from engine.project import ProjectError, save_project
 
         try:
             save_project(self._document.to_project(), path)
-        except (OSError, ProjectError) as error:
+        except OSError as error:
+            self._banner.show_error(f"Could not save the project: {describe_os_error(error, path)}")
+            return False
+        except ProjectError as error:
             self._banner.show_error(f"Could not save the project to {path}: {error}")
             return False
+        self._backup_works()
         self._document.mark_saved(path)
         self._settings.add_recent(path)
         self._settings.last_folder = str(path.parent)
         self._autosave_timer.stop()
-        autosave_path().unlink(missing_ok=True)  # everything is in the saved file now
+        remove_recovery_copy()  # everything is in the saved file now
         self._window.statusBar().showMessage(f"Saved {path}", 5000)
         return True
 
@@ -228,8 +243,27 @@ class ProjectSession(QObject):
             return
         self._settings.autosave_source = str(self._document.path or "")
         worker = write_recovery_copy(text)
-        worker.failed.connect(lambda message: log.warning("Autosave failed: %s", message))
+        worker.failed.connect(self._autosave_failed)
+        worker.succeeded.connect(self._backup_works)
         self._runner.start(worker)
+
+    @Slot(str)
+    def _autosave_failed(self, message: str) -> None:
+        """Say it once: autosave retries after every change, and a banner each second would
+        bury everything else. A later successful write takes the message back."""
+        log.warning("Autosave failed: %s", message)
+        if not self._autosave_warning:
+            self._autosave_warning = (
+                f"Your unsaved work is not being backed up: {message} Save the project "
+                "(File > Save) to keep it."
+            )
+            self._banner.show_message(self._autosave_warning, MessageKind.WARNING)
+
+    @Slot()
+    def _backup_works(self) -> None:
+        if self._autosave_warning and self._banner.text() == self._autosave_warning:
+            self._banner.clear()
+        self._autosave_warning = ""
 
     @Slot(str)
     def _job_finished(self, name: str) -> None:
@@ -239,13 +273,13 @@ class ProjectSession(QObject):
             self._autosave_again = False
             self.autosave()
         elif not self._document.is_modified:  # saved while the copy was being written
-            autosave_path().unlink(missing_ok=True)
+            remove_recovery_copy()
 
     def close(self) -> None:
         """A clean exit (after the runner's threads have stopped): no recovery copy is left."""
         self._closed = True
         self._autosave_timer.stop()
-        autosave_path().unlink(missing_ok=True)
+        remove_recovery_copy()
 
     # ---- recent files -----------------------------------------------------------------
     @Slot()

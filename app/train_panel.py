@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -20,6 +22,7 @@ from app.message_banner import MessageBanner, MessageKind
 from app.model_host import ModelHost
 from app.quality_view import QualityView
 from app.worker import Worker
+from engine.progress import LONG_RUN_SECONDS, ProgressEvent, TimeLeft, duration_words
 from engine.training_state import TrainedOn, plural, train_blocker
 
 TRAIN_JOB, QUALITY_JOB = "train", "estimate quality"
@@ -52,6 +55,9 @@ class TrainPanel(QWidget):
         self._trained_on: TrainedOn | None = None  # what the running training job learns from
         self._stale = False  # another project was opened while a job ran: drop its results
         self._quality_note = ""  # why there is no estimate for the current classifier
+        self.clock = time.monotonic  # what the time left is measured with (tests set their own)
+        self._time_left, self._estimate_time_left = TimeLeft(self.clock), TimeLeft(self.clock)
+        self._long_run_notice = ""  # shown once per training run whose estimate is long
 
         self.train_button = QPushButton("Train")
         self.train_button.setObjectName("trainButton")
@@ -68,6 +74,8 @@ class TrainPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setAccessibleName("Training progress")
         self.progress.setVisible(False)
+        self.time_left = QLabel()
+        self.time_left.setAccessibleName("Training time left")
         self.stage = QLabel()
         self.stage.setObjectName("stageLabel")
         self.stage.setAccessibleName("Training step")
@@ -100,6 +108,9 @@ class TrainPanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.train_button, 1)
         buttons.addWidget(self.cancel_button)
+        progress_row = QHBoxLayout()
+        progress_row.addWidget(self.progress, 1)
+        progress_row.addWidget(self.time_left)
         estimate_row = QHBoxLayout()
         estimate_row.addWidget(self.estimate_progress, 1)
         estimate_row.addWidget(self.stop_estimate_button)
@@ -107,7 +118,7 @@ class TrainPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(buttons)
-        layout.addWidget(self.progress)
+        layout.addLayout(progress_row)
         layout.addWidget(self.stage)
         layout.addWidget(self.status)
         layout.addWidget(self.details)
@@ -160,6 +171,7 @@ class TrainPanel(QWidget):
         worker.failed.connect(self._failed)
         worker.cancelled.connect(self._cancelled)
         self._banner.clear()
+        self._reset_time_left()
         self._runner.start(worker)
         self._set_training(True, "Training…")
 
@@ -215,6 +227,7 @@ class TrainPanel(QWidget):
         self.refresh()
 
     def _start_estimate(self, worker: Worker) -> None:
+        self._estimate_time_left = TimeLeft(self.clock)
         self.estimate_progress.setRange(0, 0)
         self.estimate_stage.setText("Estimating quality…")
         self._runner.start(worker)
@@ -225,7 +238,20 @@ class TrainPanel(QWidget):
     def _progressed(self, stage: str, done: int, total: int, metrics) -> None:
         self.progress.setRange(0, total)  # total 0: a busy indicator
         self.progress.setValue(done)
-        self.stage.setText(f"{stage}: step {done} of {total}" if total else f"{stage}…")
+        self.stage.setText(f"{stage}: {done} of {total}" if total else f"{stage}…")
+        seconds = self._time_left.update(ProgressEvent(stage, done, total))
+        self.time_left.setText(f"{duration_words(seconds)} left" if seconds is not None else "")
+        if seconds is not None and seconds > LONG_RUN_SECONDS and not self._long_run_notice:
+            kept = " and keeps the previous classifier" if self._host.classifier else ""
+            self._long_run_notice = (
+                f"This training will take {duration_words(seconds)}. Cancel (Esc) stops it{kept}."
+            )
+            self._banner.show_message(self._long_run_notice, MessageKind.WARNING)
+
+    def _reset_time_left(self) -> None:
+        """A new run: its time is measured from now, and a long one is announced afresh."""
+        self._time_left = TimeLeft(self.clock)
+        self._long_run_notice = ""
 
     @Slot(object)
     def _trained(self, result: jobs.TrainedClassifier) -> None:
@@ -259,7 +285,9 @@ class TrainPanel(QWidget):
     def _estimate_progressed(self, stage: str, done: int, total: int, metrics) -> None:
         self.estimate_progress.setRange(0, total)
         self.estimate_progress.setValue(done)
-        self.estimate_stage.setText(f"{stage}…")
+        seconds = self._estimate_time_left.update(ProgressEvent(stage, done, total))
+        left = f" {duration_words(seconds)} left." if seconds is not None else ""
+        self.estimate_stage.setText(f"{stage}…{left}")
 
     @Slot(object)
     def _estimated(self, report) -> None:
@@ -339,8 +367,11 @@ class TrainPanel(QWidget):
 
     def _set_training(self, busy: bool, stage: str) -> None:
         self.progress.setVisible(busy)
+        self.time_left.clear()
         if busy:
             self.progress.setRange(0, 0)
+        elif self._long_run_notice and self._banner.text() == self._long_run_notice:
+            self._banner.clear()  # "this will take an hour" is no news once it is over
         self.stage.setText(stage)
         self.stage.setVisible(bool(stage))
         self.refresh()

@@ -52,7 +52,7 @@ class Worker(QObject):
                 self.cancelled.emit()
             elif isinstance(error, USER_ERROR_TYPES):
                 log.info("%s failed: %s", self.name, error)
-                self.failed.emit(str(error))
+                self.failed.emit(user_message(error))
             else:
                 log.exception("%s failed unexpectedly", self.name)
                 self.failed.emit(
@@ -67,6 +67,16 @@ class Worker(QObject):
 
     def _report(self, event) -> None:
         self.progressed.emit(event.stage, int(event.done), int(event.total), dict(event.metrics))
+
+
+def user_message(error: Exception) -> str:
+    """A failed write in words (`[Errno 28] ...` says nothing a user can act on); any other
+    user error (an OSError raised with a message of its own too) as its message reads."""
+    if isinstance(error, OSError) and error.errno is not None:
+        from engine.files import describe_os_error  # Qt-free and light: no torch behind it
+
+        return describe_os_error(error)
+    return str(error)
 
 
 def _is_cancel(error: Exception) -> bool:

@@ -5,6 +5,9 @@
 from __future__ import annotations
 
 import csv
+import errno
+import os
+from types import SimpleNamespace
 
 import pytest
 from test_app_support import (  # noqa: F401 - fixtures used by name
@@ -136,6 +139,178 @@ def test_save_classifier_file_loads_back(trained_window, tmp_path, answers):
     loaded = Classifier.load(path, backbone=model.backbone, meta=model.meta)
     text = "The striker scored in extra time"
     assert loaded.predict(text) == window.host.classifier.predict(text)
+
+
+# ---- disks that fail ------------------------------------------------------------------
+@pytest.fixture
+def disk(monkeypatch):
+    """Atomic writes (their hidden `.tmp` files) fail half-way with `disk.error`, an errno, as
+    on a full or read-only disk; None lets them through. Threads (autosave) see it too."""
+    from pathlib import Path
+
+    disk = SimpleNamespace(error=None)
+    write_bytes = Path.write_bytes
+
+    def write(path, data):
+        if disk.error is None or not path.name.endswith(".tmp"):
+            return write_bytes(path, data)
+        write_bytes(path, data[: len(data) // 2])
+        raise OSError(disk.error, os.strerror(disk.error))
+
+    monkeypatch.setattr(Path, "write_bytes", write)
+    return disk
+
+
+# (errno mocked, or None: the path itself fails for real), where to write, what to advise
+FAILED_WRITES = {
+    "full disk": (errno.ENOSPC, "kept", "free some disk space or choose another disk"),
+    "read-only": (errno.EROFS, "kept", "choose a folder you can write to"),
+    "through a file": (None, "a-file/kept", "a part of the path is a file, not a folder"),
+    "name too long": (None, "n" * 300, "choose a shorter file name"),
+}
+
+
+def temp_files(folder):
+    return [p for p in folder.rglob("*") if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("error, name, advice", FAILED_WRITES.values(), ids=FAILED_WRITES)
+def test_a_project_save_that_fails_says_why_and_keeps_the_saved_file(
+    window, tmp_path, disk, error, name, advice
+):
+    from engine.project import Example
+
+    (tmp_path / "a-file").write_text("not a folder")
+    saved = tmp_path / "kept.fewshot.json"
+    window.document.add_examples([Example("first", "draft")], "Add")
+    assert window.session.save_as(saved)
+    before = saved.read_bytes()
+    window.document.add_examples([Example("second", "draft")], "Add")
+    disk.error = error
+    assert not window.session.save_as(tmp_path / name)
+    text = window.banner.text()
+    assert window.banner.kind is MessageKind.ERROR, text
+    assert text.startswith(f"Could not save the project: cannot use {tmp_path / name}")
+    assert f"({advice}); nothing was changed." in text
+    assert saved.read_bytes() == before and temp_files(tmp_path) == []
+    assert window.document.is_modified and window.document.path == saved
+
+
+def test_autosave_that_cannot_write_says_so_once_until_a_save_works(
+    window, qtbot, tmp_path, disk, monkeypatch
+):
+    from app.project_session import AUTOSAVE_JOB
+    from engine.project import Example
+
+    shown = []
+    show = window.banner.show_message
+    monkeypatch.setattr(
+        window.banner,
+        "show_message",
+        lambda text, kind=MessageKind.INFO: shown.append(text) or show(text, kind),
+    )
+
+    def change_and_autosave(text):
+        window.document.add_examples([Example(text, "draft")], "Add")
+        window.session.autosave()  # written by a worker thread
+        qtbot.waitUntil(lambda: not window.runner.is_running(AUTOSAVE_JOB), timeout=10_000)
+
+    disk.error = errno.ENOSPC
+    for text in ("one", "two", "three"):
+        change_and_autosave(text)
+    warnings = [text for text in shown if "not being backed up" in text]
+    assert len(warnings) == 1, shown  # once, not after every change
+    assert str(autosave_path()) in warnings[0] and "free some disk space" in warnings[0]
+    assert window.banner.kind is MessageKind.WARNING and window.banner.text() == warnings[0]
+    assert not autosave_path().exists()
+    assert list(autosave_path().parent.glob(".autosave.fewshot.json.*.tmp")) == []
+    disk.error = None
+    change_and_autosave("four")
+    qtbot.waitUntil(autosave_path().is_file, timeout=10_000)
+    qtbot.waitUntil(lambda: window.banner.text() == "", timeout=10_000)  # taken back
+    disk.error = errno.ENOSPC
+    change_and_autosave("five")  # failing again after it worked: said again
+    assert len([text for text in shown if "not being backed up" in text]) == 2
+    disk.error = None
+    assert window.session.save_as(tmp_path / "saved.fewshot.json")
+    assert "not being backed up" not in window.banner.text()
+
+
+@pytest.mark.parametrize(
+    "error, name, advice",
+    [FAILED_WRITES["full disk"], FAILED_WRITES["through a file"]],
+    ids=["full disk", "through a file"],
+)
+def test_a_classifier_file_save_that_fails_says_why_and_keeps_the_old_file(
+    trained_window, tmp_path, disk, error, name, advice
+):
+    window = trained_window
+    (tmp_path / "a-file").write_text("not a folder")
+    previous = tmp_path / "kept.safetensors"
+    previous.write_bytes(b"the previous classifier")
+    disk.error = error
+    assert window.save_classifier(tmp_path / name) is None
+    text = window.banner.text()
+    assert window.banner.kind is MessageKind.ERROR, text
+    assert text.startswith(f"Could not save the classifier: cannot use {tmp_path / name}")
+    assert advice in text
+    assert previous.read_bytes() == b"the previous classifier" and temp_files(tmp_path) == []
+
+
+def test_an_onnx_export_that_fills_the_disk_keeps_the_previous_export(
+    trained_window, qtbot, tmp_path, monkeypatch
+):
+    def fill_the_disk(classifier, path):  # as if the disk filled while the model was written
+        path.write_bytes(b"half a model")
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr("engine.onnx.trace_graph", fill_the_disk)
+    export = tmp_path / "export"
+    export.mkdir()
+    for name in ("model.onnx", "classifier.json"):
+        (export / name).write_text(f"the previous {name}")
+    window = trained_window
+    window.show_export()
+    dialog = window.export_dialog
+    dialog.folder_edit.setText(str(export))
+    dialog.export()
+    qtbot.waitUntil(lambda: dialog.banner.kind is MessageKind.ERROR, timeout=TRAINING_TIMEOUT_MS)
+    assert dialog.banner.text() == (
+        f"Export failed: cannot use {export / 'model.onnx'}: No space left on device (free some "
+        "disk space or choose another disk); nothing was changed."
+    )
+    qtbot.waitUntil(dialog.export_button.isEnabled)
+    assert sorted(p.name for p in export.iterdir()) == ["classifier.json", "model.onnx"]
+    assert (export / "model.onnx").read_text() == "the previous model.onnx"
+    assert temp_files(tmp_path) == []  # the folder it was built in is gone
+
+
+def test_batch_output_that_fills_the_disk_keeps_the_previous_output(
+    trained_window, qtbot, tmp_path, monkeypatch
+):
+    import pandas as pd
+
+    def fill_the_disk(frame, out, **kwargs):  # a full disk fails the write() of a chunk
+        out.write("half a row,")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", fill_the_disk)
+    (tmp_path / "in.csv").write_text("text\nThe striker scored\n")
+    output = tmp_path / "in-classified.csv"
+    output.write_text("previous results\n")
+    window = trained_window
+    window.show_batch()
+    dialog = window.batch_dialog
+    assert dialog.set_input(tmp_path / "in.csv")
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.banner.kind is MessageKind.ERROR, timeout=TRAINING_TIMEOUT_MS)
+    assert dialog.banner.text() == (
+        f"Classification failed: cannot use {output}: No space left on device (free some disk "
+        "space or choose another disk); nothing was changed."
+    )
+    qtbot.waitUntil(dialog.start_button.isEnabled)
+    assert output.read_text() == "previous results\n" and temp_files(tmp_path) == []
+    assert dialog.report is None
 
 
 def test_nothing_to_save_or_export_before_training(window):

@@ -30,13 +30,13 @@ def test_train_reports_progress_estimates_quality_and_try_it_predicts(window, qt
     timer.start(20)
     window.train_panel.train()
     # The engine runs in a worker thread: the GUI thread keeps ticking meanwhile.
-    qtbot.waitUntil(lambda: "step" in window.train_panel.stage.text(), timeout=TRAINING_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: " of " in window.train_panel.stage.text(), timeout=TRAINING_TIMEOUT_MS)
     stages.append(window.train_panel.stage.text())
     qtbot.waitUntil(lambda: window.document.quality is not None, timeout=TRAINING_TIMEOUT_MS)
     qtbot.waitUntil(lambda: not window.train_panel.is_busy)
     timer.stop()
     assert ticks and len(ticks) > 5
-    assert stages[0].startswith(("Fine-tuning: step", "Estimating quality"))
+    assert stages[0].startswith(("Fine-tuning: ", "Estimating quality"))
     classifier = window.host.classifier
     assert classifier is not None and classifier.labels == ["sports", "cooking", "finance"]
     assert window.document.classifier_file is not None and window.document.is_modified
@@ -107,7 +107,7 @@ def test_cancel_keeps_the_previous_classifier(window, qtbot):
     )
     window.document.settings.max_length = 64
     window.train_panel.train()
-    qtbot.waitUntil(lambda: "step" in window.train_panel.stage.text(), timeout=TRAINING_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: " of " in window.train_panel.stage.text(), timeout=TRAINING_TIMEOUT_MS)
     pressed = time.perf_counter()
     window.menu_actions.cancel.trigger()
     qtbot.waitUntil(lambda: not window.train_panel.is_busy, timeout=10_000)
@@ -118,6 +118,38 @@ def test_cancel_keeps_the_previous_classifier(window, qtbot):
     assert window.document.classifier_file == previous_file
     assert stopped < 5.0, f"Cancel took {stopped:.1f} s"  # ~0.1-1 s; slack for a busy CI machine
     assert window.train_panel.train_button.isEnabled()
+
+
+def test_training_says_how_long_it_will_take_from_its_first_step(window, qtbot):
+    """Synthetic progress on a fake clock: the panel's words, not the engine's speed."""
+    window.document.load(topic_project(per_class=2), None)
+    train_and_wait(qtbot, window)  # a classifier to keep
+    panel, now = window.train_panel, [0.0]
+    panel.clock = lambda: now[0]
+    panel._reset_time_left()  # as Train does when a run starts
+    panel._set_training(True, "Training…")
+    panel._progressed("Preparing the examples", 0, 0, {})
+    assert panel.time_left.text() == ""
+    now[0] = 60.0  # the first step took a minute; 19 to go
+    panel._progressed("Fine-tuning", 1, 20, {"loss": 1.1})
+    assert panel.time_left.text() == "about 19 minutes left"
+    notice = "This training will take about 19 minutes. Cancel (Esc) stops it and keeps the "
+    assert window.banner.kind is MessageKind.WARNING
+    assert window.banner.text() == notice + "previous classifier."
+    window.banner.clear()
+    now[0] = 100.0  # 50 s a step so far: 18 to go
+    panel._progressed("Fine-tuning", 2, 20, {"loss": 0.9})
+    assert panel.time_left.text() == "about 15 minutes left"
+    assert window.banner.text() == ""  # said once per run
+    panel._set_training(False, "")
+    assert panel.time_left.text() == ""
+
+    panel._reset_time_left()  # a quick run: the time left shows, no banner
+    panel._set_training(True, "Training…")
+    now[0] += 2.0
+    panel._progressed("Fine-tuning", 1, 10, {})
+    assert panel.time_left.text() == "about 20 seconds left" and window.banner.text() == ""
+    panel._set_training(False, "")
 
 
 @pytest.mark.parametrize(
@@ -164,7 +196,7 @@ def test_opening_another_project_during_training_drops_the_result(window, qtbot)
 
     window.document.load(topic_project(per_class=5), None)
     window.train_panel.train()
-    qtbot.waitUntil(lambda: "step" in window.train_panel.stage.text(), timeout=TRAINING_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: " of " in window.train_panel.stage.text(), timeout=TRAINING_TIMEOUT_MS)
     window.document.load(Project(), None)  # as File > New does
     qtbot.waitUntil(lambda: not window.train_panel.is_busy, timeout=TRAINING_TIMEOUT_MS)
     assert window.host.classifier is None and window.document.classifier_file is None

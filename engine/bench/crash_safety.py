@@ -10,7 +10,9 @@ It alternates two real versions of each file; SIGKILL comes after a random delay
 lands anywhere: in the middle of a chunk, between the write and the rename, after it. After
 each kill every file must equal one of its two versions. Left-over hidden temp files (a kill
 skips the clean-up) are counted too: each is a kill that landed inside a write, and none
-ever replaces a file.
+ever replaces a file. Then the sweep: a save right after the kills must keep them (they are
+younger than `STALE_TEMP_SECONDS`, as a concurrent writer's would be), and a save once they
+are older (their clocks set back) must remove every one.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from engine.files import STALE_TEMP_SECONDS, atomic_write_bytes
 
 WRITER = """
 import sys
@@ -89,8 +93,31 @@ def run(kills: int, seed: int, folder: Path) -> dict:
         for name, target in TARGETS.items():
             content = (folder / target).read_bytes()
             torn += content not in versions[name]
-    leftovers = len(list(folder.glob(".*.tmp")))
-    return {"kills": kills, "torn": torn, "leftover_temp_files": leftovers, "seed": seed}
+    leftovers = temp_files(folder)
+    save_each(folder)
+    kept = len(temp_files(folder))
+    stale = time.time() - STALE_TEMP_SECONDS - 60
+    for temp in leftovers:  # as if the next save came after the age
+        os.utime(temp, (stale, stale))
+    save_each(folder)
+    return {
+        "kills": kills,
+        "torn": torn,
+        "leftover_temp_files": len(leftovers),
+        "kept_while_fresh": kept,
+        "left_after_sweep": len(temp_files(folder)),
+        "seed": seed,
+    }
+
+
+def temp_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob(".*.tmp"))
+
+
+def save_each(folder: Path) -> None:
+    """One successful save of each file, with its content unchanged: the sweep's occasion."""
+    for target in TARGETS.values():
+        atomic_write_bytes(folder / target, (folder / target).read_bytes())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,10 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{result['kills']} kills, {result['torn']} torn files "
         f"({len(TARGETS)} files checked after each), "
-        f"{result['leftover_temp_files']} left-over temp files; seed {args.seed}, "
+        f"{result['leftover_temp_files']} left-over temp files ({result['kept_while_fresh']} "
+        f"kept by a save at once, {result['left_after_sweep']} left by a save once older than "
+        f"{STALE_TEMP_SECONDS / 3600:g} h); seed {args.seed}, "
         f"{time.perf_counter() - started:.0f} s"
     )
-    return 1 if result["torn"] else 0
+    return 1 if result["torn"] or result["left_after_sweep"] else 0
 
 
 if __name__ == "__main__":
