@@ -311,7 +311,11 @@ class MetaTrainDialog(QDialog):
             try:
                 stopped = stopped_run(folder)
                 name = read_checkpoint_summary(folder).get("name", folder.name)
-            except (OSError, ValueError):
+            except (OSError, ValueError) as error:  # listed, not hidden: why it cannot go on
+                self.resume_combo.addItem(f"{folder.name}: damaged, cannot be resumed", None)
+                item = self.resume_combo.model().item(self.resume_combo.count() - 1)
+                item.setEnabled(False)
+                item.setToolTip(str(error))
                 continue
             if stopped is not None:
                 self.resume_combo.addItem(

@@ -167,9 +167,12 @@ class SettingsDialog(QDialog):
         for folder in meta_checkpoint_dirs():
             try:
                 summary = read_checkpoint_summary(folder)
-                stopped = stopped_run(folder)
             except (OSError, ValueError):
                 continue
+            try:
+                stopped = stopped_run(folder)
+            except (OSError, ValueError):  # the checkpoint itself is still usable
+                stopped = None
             self._summaries[str(folder)] = summary
             self._stopped[str(folder)] = stopped
             title = checkpoint_title(folder, summary, fingerprint, stopped)

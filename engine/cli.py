@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import argparse
-import errno
 import json
 import logging
 import shlex
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.about import version_line
-from engine.progress import Cancelled, ProgressEvent
+from engine.cli_options import (
+    MAX_SEED,
+    MAX_THREADS,
+    device,
+    existing,
+    names_from,
+    real_number,
+    to_write,
+    whole_number,
+    whole_numbers,
+)
+from engine.files import describe_os_error
+from engine.progress import LONG_RUN_SECONDS, Cancelled, ProgressEvent, TimeLeft, duration_words
 
 if TYPE_CHECKING:
     from engine.tables import TableFormat
@@ -23,16 +35,28 @@ if TYPE_CHECKING:
 USER_ERRORS = (ValueError, FileNotFoundError)
 DEFAULT_BACKBONE_HELP = "embedded default (all-MiniLM-L6-v2), a local model folder, or a hub id"
 EXIT_USER_ERROR = 2
+TOKENS = whole_number(8, 8192)  # what a classifier file may hold (engine.formats)
+WIDTH = whole_number(1, 4096)
+SEED = whole_number(0, MAX_SEED)
+THREADS = whole_number(1, MAX_THREADS)
 EXIT_CANCELLED = 130
 
 
-def progress_bar(description: str):
-    """A callback drawing a tqdm bar on stderr from ProgressEvents."""
+def progress_bar(description: str, *, stopping: str = "Ctrl-C stops it", clock=time.monotonic):
+    """A callback drawing a tqdm bar on stderr from ProgressEvents. Once per run, when the work
+    left passes LONG_RUN_SECONDS (known from the first step), one plain line says how long it
+    will take and what `stopping` it does: a bar's ETA is easy to miss, and hours are not."""
     from tqdm import tqdm
 
     bar = tqdm(desc=description, unit="step", file=sys.stderr, leave=False)
+    time_left, announced = TimeLeft(clock), False
 
     def update(event: ProgressEvent) -> None:
+        nonlocal announced
+        seconds = time_left.update(event)
+        if not announced and seconds is not None and seconds > LONG_RUN_SECONDS:
+            announced = True
+            bar.write(f"This will take {duration_words(seconds)} ({stopping}).", file=sys.stderr)
         bar.total = event.total or None
         bar.n = event.done
         bar.set_postfix({k: f"{v:.4g}" for k, v in event.metrics.items()}, refresh=False)
@@ -86,7 +110,8 @@ def cmd_train(args) -> int:
     backbone = load_backbone(args.backbone, device=args.device)
     meta = load_meta_option(args.meta, backbone)
     classifier = Classifier(backbone, meta, max_length=args.max_length)
-    classifier.fit(texts, labels, progress=progress_bar("Fine-tuning"))
+    stopping = "Ctrl-C stops it and keeps the previous classifier"
+    classifier.fit(texts, labels, progress=progress_bar("Fine-tuning", stopping=stopping))
     path = classifier.save(args.output)
     size_kb = path.stat().st_size / 1024
     print(
@@ -167,7 +192,7 @@ def cmd_metatrain(args) -> int:
     from engine.finetune import Order
     from engine.formats import load_meta_checkpoint
     from engine.locations import user_cache_dir, user_meta_root
-    from engine.metatrain import MetaTrainConfig, metatrain
+    from engine.metatrain import MetaTrainConfig, check_resumable, metatrain
     from engine.tasks import EpisodeShape, TaskSampling, build_sampler, validation_episodes
 
     use_threads(args.threads)
@@ -194,6 +219,7 @@ def cmd_metatrain(args) -> int:
         adapter=AdapterConfig(adapter_width=args.adapter_width, meta_width=args.meta_width),
         train_meta_adapters=not args.no_meta_adapters,
     )
+    check_resumable(out, config)  # a damaged or other run in --out: now, not after the data
     # The data take minutes to read before the first step: say what is happening meanwhile.
     stage = json_stage if args.json_progress else print_stage()
     stage(ProgressEvent("Loading the backbone", 0, 0))
@@ -222,7 +248,8 @@ def cmd_metatrain(args) -> int:
     command = shlex.join(["fewshot", *argv])
     description = {"command": command, "data": data, "backbone": backbone.name}
     stage(ProgressEvent("Running the first step", 0, 0))
-    emit = json_progress if args.json_progress else progress_bar("Meta-training")
+    stopping = "Ctrl-C stops it; the last checkpoint saved is kept: run again to resume"
+    emit = json_progress if args.json_progress else progress_bar("Meta-training", stopping=stopping)
     try:
         result = metatrain(
             backbone,
@@ -236,23 +263,15 @@ def cmd_metatrain(args) -> int:
             progress=emit,
         )
     except Exception as error:
-        if args.json_progress:
-            print(json.dumps({"event": "error", "message": str(error)}), flush=True)
+        if args.json_progress:  # the app shows this message as it is
+            message = describe_os_error(error) if isinstance(error, OSError) else str(error)
+            print(json.dumps({"event": "error", "message": message}), flush=True)
         raise
     if args.json_progress:
         print(json.dumps({"event": "done", "checkpoint": str(result.folder)}), flush=True)
     else:
         print(f"Wrote meta-adapter checkpoint {result.folder} ({result.checkpoint.fingerprint}).")
     return 0
-
-
-def parse_numbers(text: str) -> list[int]:
-    """ "0-9" or "4,8,16" (or a mix) -> a list of integers."""
-    numbers = []
-    for part in text.split(","):
-        low, _, high = part.partition("-")
-        numbers += list(range(int(low), int(high) + 1)) if high else [int(low)]
-    return numbers
 
 
 def cmd_bench(args) -> int:
@@ -263,9 +282,9 @@ def cmd_bench(args) -> int:
 
     chosen = {
         "tasks": args.tasks.split(",") if args.tasks else None,
-        **({"shots": parse_numbers(args.k)} if args.k else {}),
-        **({"splits": parse_numbers(args.splits)} if args.splits else {}),
-        **({"methods": args.methods.split(",")} if args.methods else {}),
+        **({"shots": args.k} if args.k else {}),
+        **({"splits": args.splits} if args.splits else {}),
+        **({"methods": args.methods} if args.methods else {}),
         **({"max_eval": args.max_eval} if args.max_eval else {}),
         "max_length": args.max_length,
         "seed": args.seed,
@@ -298,14 +317,22 @@ def cmd_bench(args) -> int:
 def cmd_bench_report(args) -> int:
     from engine.bench.fewshot import merge_reports, render, save_report
 
-    report = merge_reports(
-        [json.loads(Path(path).read_text()) for path in args.reports],
-        parse_numbers(args.splits) if args.splits else None,
-    )
+    report = merge_reports([read_report(path) for path in args.reports], args.splits)
     if args.out:
         save_report(report, Path(args.out))
     print(render(report))
     return 0
+
+
+def read_report(path: str) -> dict:
+    """A report that `fewshot bench --out` wrote, else a ValueError saying what it is not."""
+    try:
+        report = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"`{path}` is not a JSON report of `fewshot bench` ({error}).") from error
+    if not isinstance(report, dict) or not {"settings", "runs"} <= set(report):
+        raise ValueError(f"`{path}` is not a report of `fewshot bench --out` (no settings, runs).")
+    return report
 
 
 def json_progress(event: ProgressEvent) -> None:
@@ -363,8 +390,9 @@ def cmd_export(args) -> int:
 
 
 def cmd_classify_csv(args) -> int:
-    from engine.batch import classify_csv, load_predictor
+    from engine.batch import check_paths, classify_csv, load_predictor
 
+    check_paths(Path(args.input), Path(args.output))  # now, not after the model has loaded
     if not Path(args.model).is_dir():
         use_threads(args.threads)
     predictor = load_predictor(args.model, threads=args.threads)
@@ -376,7 +404,7 @@ def cmd_classify_csv(args) -> int:
         table_format=table_format_option(args),
         chunk_rows=args.chunk_rows,
         batch_size=args.batch_size,
-        progress=progress_bar("Classifying"),
+        progress=progress_bar("Classifying", stopping="Ctrl-C stops it and writes nothing"),
     )
     empty = f" ({report.empty_rows} with empty text left blank)" if report.empty_rows else ""
     print(
@@ -454,8 +482,12 @@ def add_table_options(parser: argparse.ArgumentParser) -> None:
 def add_model_options(parser: argparse.ArgumentParser, *, meta: bool = True) -> None:
     parser.add_argument("--backbone", help=DEFAULT_BACKBONE_HELP)
     if meta:
-        parser.add_argument("--meta", help="meta-adapter checkpoint folder (default: shipped one)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+        parser.add_argument(
+            "--meta",
+            type=existing("folder"),
+            help="meta-adapter checkpoint folder (default: shipped one)",
+        )
+    parser.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda or mps")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -477,8 +509,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--text-col", default="text")
     train.add_argument("--label-col", default="label")
-    train.add_argument("-o", "--output", required=True, help="classifier file to write")
-    train.add_argument("--max-length", type=int, default=128, help="tokens per text")
+    train.add_argument(
+        "-o", "--output", required=True, type=to_write("file"), help="classifier file to write"
+    )
+    train.add_argument("--max-length", type=TOKENS, default=128, help="tokens per text")
     add_table_options(train)
     add_model_options(train)
     train.set_defaults(run=cmd_train)
@@ -499,14 +533,26 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(run=cmd_info)
     meta = commands.add_parser("metatrain", help="meta-train adapters and meta-adapters")
     meta.add_argument(
-        "--tasks", nargs="*", help="task folders (each with train.jsonl), or folders of them"
+        "--tasks",
+        nargs="*",
+        type=existing("folder"),
+        help="task folders (each with train.jsonl), or folders of them",
     )
-    meta.add_argument("--unlabeled", nargs="*", help="folders or .txt files for SMLMT tasks")
+    meta.add_argument(
+        "--unlabeled",
+        nargs="*",
+        type=existing("path"),
+        help="folders or .txt files for SMLMT tasks",
+    )
     meta.add_argument("--name", default="my-meta-adapters", help="checkpoint name")
-    meta.add_argument("--out", help="checkpoint folder (default: user data dir / NAME)")
-    meta.add_argument("--steps", type=int, default=1000, help="outer steps")
-    meta.add_argument("--meta-batch", type=int, default=4, help="tasks per outer step")
-    meta.add_argument("--inner-steps", type=int, default=5, help="S, used again at fine-tuning")
+    meta.add_argument(
+        "--out", type=to_write("folder"), help="checkpoint folder (default: user data dir / NAME)"
+    )
+    meta.add_argument("--steps", type=whole_number(1), default=1000, help="outer steps")
+    meta.add_argument("--meta-batch", type=whole_number(1), default=4, help="tasks per outer step")
+    meta.add_argument(
+        "--inner-steps", type=whole_number(1, 1000), default=5, help="S, used again at fine-tuning"
+    )
     meta.add_argument("--first-order", action="store_true", help="cheaper, approximate")
     meta.add_argument(
         "--no-meta-adapters",
@@ -516,7 +562,7 @@ def build_parser() -> argparse.ArgumentParser:
     meta.add_argument(
         "--lambda",
         dest="lam",
-        type=float,
+        type=real_number(0, 1),
         default=0.5,
         help="probability of a supervised task (else SMLMT)",
     )
@@ -526,27 +572,32 @@ def build_parser() -> argparse.ArgumentParser:
         default="sqrt-size",
         help="draw supervised datasets by sqrt(size), or every task family equally often",
     )
-    meta.add_argument("--n-way", type=int, nargs=2, default=(2, 5), metavar=("MIN", "MAX"))
-    meta.add_argument("--k-shot", type=int, nargs=2, default=(4, 16), metavar=("MIN", "MAX"))
-    meta.add_argument("--query", type=int, default=4, help="query examples per class")
-    meta.add_argument("--max-length", type=int, default=64, help="tokens per text")
-    meta.add_argument("--adapter-width", type=int, default=12)
-    meta.add_argument("--meta-width", type=int, default=16)
-    meta.add_argument("--clusters", type=int, default=300, help="word clusters for SMLMT")
-    meta.add_argument("--lr", type=float, default=1e-3, help="Adam on omega and phi_0")
-    meta.add_argument("--alpha-lr", type=float, default=1e-2, help="Adam on log step sizes")
-    meta.add_argument("--checkpoint-every", type=int, default=25)
-    meta.add_argument("--validate-every", type=int, default=50)
-    meta.add_argument("--validation-episodes", type=int, default=16)
-    meta.add_argument("--seed", type=int, default=0)
-    meta.add_argument("--threads", type=int, help="CPU threads for torch")
+    way, shot, positive = whole_number(2), whole_number(1), whole_number(1)
+    meta.add_argument("--n-way", type=way, nargs=2, default=(2, 5), metavar=("MIN", "MAX"))
+    meta.add_argument("--k-shot", type=shot, nargs=2, default=(4, 16), metavar=("MIN", "MAX"))
+    meta.add_argument("--query", type=positive, default=4, help="query examples per class")
+    meta.add_argument("--max-length", type=TOKENS, default=64, help="tokens per text")
+    meta.add_argument("--adapter-width", type=WIDTH, default=12)
+    meta.add_argument("--meta-width", type=WIDTH, default=16)
+    meta.add_argument("--clusters", type=positive, default=300, help="word clusters for SMLMT")
+    rate = real_number(0, above=True)
+    meta.add_argument("--lr", type=rate, default=1e-3, help="Adam on omega and phi_0")
+    meta.add_argument("--alpha-lr", type=rate, default=1e-2, help="Adam on log step sizes")
+    meta.add_argument("--checkpoint-every", type=positive, default=25)
+    meta.add_argument("--validate-every", type=positive, default=50)
+    meta.add_argument("--validation-episodes", type=whole_number(0), default=16)
+    meta.add_argument("--seed", type=SEED, default=0)
+    meta.add_argument("--threads", type=THREADS, help="CPU threads for torch")
     meta.add_argument("--restart", action="store_true", help="discard a resumable run in --out")
     meta.add_argument(
-        "--init", metavar="DIR", help="start from this trained checkpoint (not from scratch)"
+        "--init",
+        metavar="DIR",
+        type=existing("folder"),
+        help="start from this trained checkpoint (not from scratch)",
     )
     meta.add_argument("--json-progress", action="store_true", help="JSON lines on stdout")
     meta.add_argument("--backbone", help=DEFAULT_BACKBONE_HELP)
-    meta.add_argument("--device", default="auto")
+    meta.add_argument("--device", type=device, default="auto")
     meta.set_defaults(run=cmd_metatrain)
 
     bench = commands.add_parser("bench", help="compare few-shot methods on a benchmark suite")
@@ -554,18 +605,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--suite",
         required=True,
         action="append",
+        type=existing("folder"),
         help="folder of task folders; repeat for several suites in one run",
     )
     bench.add_argument("--tasks", help="comma-separated task names (default: all)")
-    bench.add_argument("--k", help="shots per class, e.g. 4,8,16")
-    bench.add_argument("--splits", help="split ids, e.g. 0-9")
-    bench.add_argument("--methods", help="comma-separated, from: " + ", ".join(METHOD_NAMES))
-    bench.add_argument("--max-eval", type=int, help="eval examples per task (seeded sample)")
-    bench.add_argument("--max-length", type=int, default=128)
-    bench.add_argument("--maml-meta", help="checkpoint meta-trained without meta-adapters")
+    bench.add_argument("--k", type=whole_numbers(1), help="shots per class, e.g. 4,8,16")
+    bench.add_argument("--splits", type=whole_numbers(0), help="split ids, e.g. 0-9")
+    bench.add_argument(
+        "--methods",
+        type=names_from(METHOD_NAMES),
+        help="comma-separated, from: " + ", ".join(METHOD_NAMES),
+    )
+    bench.add_argument(
+        "--max-eval", type=whole_number(1), help="eval examples per task (seeded sample)"
+    )
+    bench.add_argument("--max-length", type=TOKENS, default=128)
+    bench.add_argument(
+        "--maml-meta",
+        type=existing("folder"),
+        help="checkpoint meta-trained without meta-adapters",
+    )
     bench.add_argument("--quick", action="store_true", help="2 tasks, 2 splits, k=4")
-    bench.add_argument("--seed", type=int, default=0)
-    bench.add_argument("--threads", type=int, help="CPU threads for torch")
+    bench.add_argument("--seed", type=SEED, default=0)
+    bench.add_argument("--threads", type=THREADS, help="CPU threads for torch")
     bench.add_argument(
         "--out", help="JSON report with every per-split number; an existing one is continued"
     )
@@ -575,13 +637,23 @@ def build_parser() -> argparse.ArgumentParser:
     bench_report = commands.add_parser(
         "bench-report", help="tables of one or more `bench --out` reports, merged"
     )
-    bench_report.add_argument("reports", nargs="+", help="JSON reports of comparable runs")
-    bench_report.add_argument("--splits", help="keep only these split ids, e.g. 0-4")
+    bench_report.add_argument(
+        "reports", nargs="+", type=existing("file"), help="JSON reports of comparable runs"
+    )
+    bench_report.add_argument(
+        "--splits", type=whole_numbers(0), help="keep only these split ids, e.g. 0-4"
+    )
     bench_report.add_argument("--out", help="write the merged JSON report here")
     bench_report.set_defaults(run=cmd_bench_report)
     export = commands.add_parser("export", help="export a classifier file to ONNX")
     export.add_argument("classifier", help="classifier file (.safetensors)")
-    export.add_argument("--onnx", required=True, metavar="OUTDIR", help="export folder to write")
+    export.add_argument(
+        "--onnx",
+        required=True,
+        metavar="OUTDIR",
+        type=to_write("folder"),
+        help="export folder to write",
+    )
     export.add_argument(
         "--int8",
         action="store_true",
@@ -590,13 +662,21 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(run=cmd_export)
     classify = commands.add_parser("classify-csv", help="classify every row of a table")
     classify.add_argument("model", help="classifier file (.safetensors) or ONNX export folder")
-    classify.add_argument("input", help="CSV, TSV or XLSX file (separator and encoding detected)")
-    classify.add_argument("-o", "--output", required=True, help="CSV or TSV file to write")
+    classify.add_argument(
+        "input",
+        type=existing("file"),
+        help="CSV, TSV or XLSX file (separator and encoding detected)",
+    )
+    classify.add_argument(
+        "-o", "--output", required=True, type=to_write("file"), help="CSV or TSV file to write"
+    )
     classify.add_argument("--text-col", default="text", help="column holding the texts")
     add_table_options(classify)
-    classify.add_argument("--batch-size", type=int, default=32)
-    classify.add_argument("--chunk-rows", type=int, default=10_000, help="rows read at a time")
-    classify.add_argument("--threads", type=int, help="CPU threads for the predictor")
+    classify.add_argument("--batch-size", type=whole_number(1), default=32)
+    classify.add_argument(
+        "--chunk-rows", type=whole_number(1), default=10_000, help="rows read at a time"
+    )
+    classify.add_argument("--threads", type=THREADS, help="CPU threads for the predictor")
     classify.set_defaults(run=cmd_classify_csv)
     suggest = commands.add_parser(
         "suggest", help="rank unlabeled texts by which to label next, with suggested labels"
@@ -604,17 +684,19 @@ def build_parser() -> argparse.ArgumentParser:
     suggest.add_argument("classifier", help="classifier file (.safetensors)")
     suggest.add_argument("pool", help="CSV, TSV or XLSX file of unlabeled texts")
     suggest.add_argument("--text-col", default="text", help="column holding the texts")
-    suggest.add_argument("-n", type=int, help="write only the first N of the queue")
+    suggest.add_argument("-n", type=whole_number(1), help="write only the first N of the queue")
     suggest.add_argument(
         "--strategy",
         choices=["uncertainty", "entropy", "diverse", "random"],
         default="uncertainty",
         help="queue order (default: uncertainty, the smallest margin first)",
     )
-    suggest.add_argument("--seed", type=int, default=0, help="for --strategy random")
-    suggest.add_argument("-o", "--output", required=True, help="CSV or TSV file to write")
+    suggest.add_argument("--seed", type=SEED, default=0, help="for --strategy random")
+    suggest.add_argument(
+        "-o", "--output", required=True, type=to_write("file"), help="CSV or TSV file to write"
+    )
     add_table_options(suggest)
-    suggest.add_argument("--threads", type=int, help="CPU threads for torch")
+    suggest.add_argument("--threads", type=THREADS, help="CPU threads for torch")
     suggest.set_defaults(run=cmd_suggest)
     return parser
 
@@ -646,20 +728,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
-
-
-def describe_os_error(error: OSError) -> str:
-    """`cannot write /x/y: Read-only file system`, with what to do for the common causes."""
-    where = f" {error.filename}" if error.filename else ""
-    advice = {
-        errno.EROFS: "choose a folder you can write to",
-        errno.EACCES: "choose a folder you can write to, or change its permissions",
-        errno.ENOSPC: "free some disk space or choose another disk",
-        errno.EISDIR: "give a file name, not a folder",
-        errno.ENOTDIR: "a part of the path is a file, not a folder",
-        errno.ENAMETOOLONG: "choose a shorter file name",
-    }.get(error.errno, "check the path")
-    return f"cannot use{where}: {error.strerror or error} ({advice}); nothing was changed."
 
 
 if __name__ == "__main__":

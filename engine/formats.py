@@ -12,6 +12,7 @@ import datetime
 import hashlib
 import json
 import math
+import reprlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,7 +144,7 @@ def load_meta_checkpoint(folder: str | Path, *, backbone: Backbone | None = None
     if isinstance(config, dict):
         _check_version(config.get("format_version"), config_path)
     check_fields(config, META_CONFIG_FIELDS, f"`{config_path}`", META_CONFIG_OPTIONAL)
-    tensors = _read_safetensors(weights_path)
+    tensors = read_safetensors(weights_path)
     groups: dict[str, Params] = {"omega": {}, "phi0": {}, "log_alpha": {}}
     for name, tensor in tensors.items():
         prefix, _, rest = name.partition("/")
@@ -208,7 +209,7 @@ def read_classifier_file(path: str | Path) -> ClassifierFile:
     path = Path(path)
     if not path.is_file():
         raise FormatError(f"No classifier file at `{path}`.")
-    tensors = _read_safetensors(path)
+    tensors = read_safetensors(path)
     from safetensors import safe_open
 
     with safe_open(path, framework="pt") as handle:
@@ -307,11 +308,12 @@ def check_fields(data: object, fields: dict, where: str, optional: frozenset = f
         value = data[name]
         wrong_type = not isinstance(value, kind) or (kind is int and isinstance(value, bool))
         if wrong_type or (valid is not None and not valid(value)):
-            raise FormatError(f"{where}: the field `{name}` is {value!r}; expected {expected}.")
+            shown = reprlib.repr(value)  # a long list or text, shortened: the message stays short
+            raise FormatError(f"{where}: the field `{name}` is {shown}; expected {expected}.")
     return data
 
 
-def _read_safetensors(path: Path) -> Params:
+def read_safetensors(path: Path) -> Params:
     try:
         return load_tensors_bytes(path.read_bytes())
     except (SafetensorError, ValueError, RuntimeError, json.JSONDecodeError) as error:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import os
 import platform
 import random
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch.nn import functional as F
 
 from engine.adapters import AdaptedEncoder, AdapterConfig
@@ -29,9 +30,12 @@ from engine.backbone import Backbone, encode_texts
 from engine.finetune import Batch, Order, inner_loop, pooled_features, task_logits
 from engine.formats import (
     DEFAULT_STEPS,
+    FormatError,
     MetaCheckpoint,
+    check_fields,
     initial_meta_checkpoint,
     load_meta_checkpoint,
+    read_safetensors,
     save_meta_checkpoint,
 )
 from engine.head import prototype_head
@@ -40,6 +44,24 @@ from engine.tasks import Episode, EpisodeShape
 
 log = logging.getLogger(__name__)
 TRAINER_STATE = "trainer_state"  # .safetensors (optimizer tensors) + .json (step, config, history)
+ADAM_MOMENTS = frozenset({"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"})  # last: amsgrad
+REQUIRED_MOMENTS = frozenset({"step", "exp_avg", "exp_avg_sq"})
+# Field -> (JSON type, check of the value or None, what a valid value is), as in formats.py.
+TRAINER_STATE_FIELDS = {
+    "step": (int, lambda v: v >= 1, "the number of outer steps done, 1 or more"),
+    "param_groups": (list, lambda v: len(v) == 2 and all(isinstance(g, dict) for g in v),
+                     "the optimizer's two parameter groups"),
+    "config": (dict, None, "the run's settings"),
+    "history": (list, lambda v: all(isinstance(r, dict) and all(map(is_number, r.values()))
+                                    for r in v), "a list of per-step records of numbers"),
+    "seconds": ((int, float), lambda v: is_number(v) and 0 <= v < math.inf,
+                "seconds of training, 0 or more"),
+}  # fmt: skip
+# Torch versions add and drop optimizer flags; only what Adam's step needs must be present.
+OPTIONAL_GROUP_FIELDS = frozenset(
+    {"amsgrad", "maximize", "foreach", "capturable", "differentiable", "fused",
+     "decoupled_weight_decay"}
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -227,16 +249,136 @@ def save_trainer_state(
 
 
 def load_trainer_state(folder: Path, optimizer, meta: MetaParameters) -> dict:
-    info = json.loads((folder / f"{TRAINER_STATE}.json").read_text())
-    tensors = load_file(folder / f"{TRAINER_STATE}.safetensors")
-    names = list(meta.named())
-    device = meta.log_scale.device
+    """Put the optimizer state saved in `folder` into `optimizer`; return the JSON part.
+    Raises FormatError when either file is damaged or does not fit these meta-parameters."""
+    info = read_trainer_info(folder)
+    where = f"`{Path(folder) / TRAINER_STATE}.json` `param_groups`"
+    fresh = optimizer.state_dict()["param_groups"]
+    for group, new in zip(info["param_groups"], fresh):
+        check_fields(group, param_group_fields(new), where, OPTIONAL_GROUP_FIELDS & set(new))
+    named = meta.named()
+    tensors = read_moments(folder, named)
+    names, device = list(named), meta.log_scale.device
     state: dict[int, dict] = {}
     for key, value in tensors.items():
         name, _, moment = key.partition("::")
         state.setdefault(names.index(name), {})[moment] = value.to(device)
     optimizer.load_state_dict({"state": state, "param_groups": info["param_groups"]})
     return info
+
+
+def read_trainer_info(folder: Path) -> dict:
+    """trainer_state.json of `folder`, every field checked; FormatError names the field."""
+    path = Path(folder) / f"{TRAINER_STATE}.json"
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise FormatError(f"`{path}` is not valid JSON ({error}).") from error
+    check_fields(info, TRAINER_STATE_FIELDS, f"`{path}`")
+    fields = stored_config_fields()
+    check_fields(info["config"], fields, f"`{path}` `config`", frozenset(fields))  # older: fewer
+    planned = info["config"].get("outer_steps", info["step"])
+    if info["step"] > planned:
+        raise FormatError(f"`{path}`: `step` is {info['step']}, past the {planned} planned.")
+    return info
+
+
+def read_moments(folder: Path, named: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """trainer_state.safetensors of `folder`, checked against the meta-parameters `named`."""
+    path = Path(folder) / f"{TRAINER_STATE}.safetensors"
+    if not path.is_file():
+        raise FormatError(f"`{path}` is missing: it holds the optimizer state of the run.")
+    tensors = read_safetensors(path)
+    check_moments(path, tensors, named)
+    return tensors
+
+
+def check_moments(path: Path, tensors: dict, named: dict[str, torch.Tensor]) -> None:
+    """Every saved tensor an Adam moment of a meta-parameter, of its shape and dtype (`step`:
+    one floating-point number), and every parameter with state has all three moments."""
+    found: dict[str, set] = {}
+    for key, value in tensors.items():
+        name, _, moment = key.partition("::")
+        if name not in named or moment not in ADAM_MOMENTS:
+            raise FormatError(
+                f"`{path}` holds {key!r}, not the optimizer state of these meta-parameters "
+                f"(expected a parameter name, '::' and one of {sorted(ADAM_MOMENTS)})."
+            )
+        parameter = named[name]
+        step = moment == "step"
+        shape = () if step else tuple(parameter.shape)
+        dtype_fits = value.is_floating_point() if step else value.dtype == parameter.dtype
+        if tuple(value.shape) != shape or not dtype_fits:
+            raise FormatError(
+                f"`{path}`: {key!r} is {value.dtype} of shape {tuple(value.shape)}; expected "
+                f"{'a float' if step else parameter.dtype} of shape {shape}."
+            )
+        found.setdefault(name, set()).add(moment)
+    for name, moments in found.items():
+        if REQUIRED_MOMENTS - moments:
+            raise FormatError(f"`{path}`: {name!r} lacks {sorted(REQUIRED_MOMENTS - moments)}.")
+
+
+def is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def stored_config_fields() -> dict:
+    """A trainer state's `config`: each field of the JSON kind of its default (the values
+    themselves are compared with the resuming run's settings)."""
+    fields = {}
+    for name, default in MetaTrainConfig().to_json().items():
+        if isinstance(default, float):
+            fields[name] = ((int, float), is_number, f"a number like the default {default!r}")
+        else:
+            fields[name] = (type(default), None, f"a value like the default {default!r}")
+    fields["outer_steps"] = (int, lambda v: v >= 1, "a whole number of outer steps, 1 or more")
+    return fields
+
+
+def param_group_fields(fresh: dict) -> dict:
+    """A saved optimizer parameter group, checked against the same group of a fresh optimizer:
+    the same parameter indices, rates above 0, flags of the same kind."""
+    fields = {
+        name: ((bool, type(None)) if value is None or isinstance(value, bool) else type(value),
+               None, f"a value like {value!r}")
+        for name, value in fresh.items()
+    }  # fmt: skip
+    fields.update(
+        params=(list, lambda v: v == fresh["params"], f"the {len(fresh['params'])} indices "
+                "of this group's parameters"),
+        lr=((int, float), lambda v: is_number(v) and 0 < v < math.inf, "a number above 0"),
+        eps=((int, float), lambda v: is_number(v) and 0 < v < math.inf, "a number above 0"),
+        weight_decay=((int, float), lambda v: is_number(v) and v >= 0, "a number, 0 or more"),
+        betas=(list, lambda v: len(v) == 2 and all(is_number(b) and 0 <= b < 1 for b in v),
+               "two numbers from 0 up to 1"),
+    )  # fmt: skip
+    return fields
+
+
+def check_resumable(folder: Path, config: MetaTrainConfig) -> None:
+    """Refuse, from the files of `folder` alone (no backbone, no data: well under a second),
+    a resume that would fail: a damaged trainer state (FormatError) or other settings."""
+    if not (Path(folder) / f"{TRAINER_STATE}.json").is_file():
+        return
+    try:
+        stored = {**MetaTrainConfig().to_json(), **read_trainer_info(folder)["config"]}
+        # The checkpoint's tensors are named and shaped as the meta-parameters are.
+        read_moments(folder, load_meta_checkpoint(folder).tensors())
+    except FormatError as error:
+        raise cannot_resume(folder, error) from error
+    if trajectory_settings(stored) != trajectory_settings(config.to_json()):  # older: defaults
+        raise ValueError(
+            f"`{folder}` holds a run with a different configuration; resume it with the same "
+            "options, or pass --restart (or another --out) to start afresh."
+        )
+
+
+def cannot_resume(folder: Path, error: FormatError) -> FormatError:
+    return FormatError(
+        f"Cannot resume the run in `{folder}`: {error} Pass --restart to discard it and start "
+        "afresh, or choose another --out."
+    )
 
 
 @dataclass(frozen=True)
@@ -250,12 +392,11 @@ class StoppedRun:
 def stopped_run(folder: Path) -> StoppedRun | None:
     """The stopped run in `folder` (from its trainer state), or None when the run finished or
     the folder cannot be resumed (a shipped or copied checkpoint has no trainer state).
-    A damaged trainer state raises ValueError."""
-    path = Path(folder) / f"{TRAINER_STATE}.json"
-    if not path.is_file():
+    A damaged trainer state raises FormatError."""
+    if not (Path(folder) / f"{TRAINER_STATE}.json").is_file():
         return None
-    info = json.loads(path.read_text())
-    done, planned = info.get("step", 0), info.get("config", {}).get("outer_steps", 0)
+    info = read_trainer_info(folder)
+    done, planned = info["step"], info["config"].get("outer_steps", 0)
     return StoppedRun(done, planned) if done < planned else None
 
 
@@ -313,13 +454,11 @@ def metatrain(
     optimizer = meta.optimizer(config)
     first_step, history, seconds_before = 0, [], 0.0
     if can_resume:
-        info = load_trainer_state(out_dir, optimizer, meta)
-        stored = {**MetaTrainConfig().to_json(), **info["config"]}  # older runs: defaults
-        if trajectory_settings(stored) != trajectory_settings(config.to_json()):
-            raise ValueError(
-                f"`{out_dir}` holds a run with a different configuration; resume it with the "
-                "same options, or pass --restart (or another --out) to start afresh."
-            )
+        check_resumable(out_dir, config)  # the settings first: they decide the tensors
+        try:
+            info = load_trainer_state(out_dir, optimizer, meta)
+        except FormatError as error:
+            raise cannot_resume(out_dir, error) from error
         first_step, history, seconds_before = info["step"], info["history"], info["seconds"]
         log.info("Resuming %s at step %d.", out_dir, first_step)
 

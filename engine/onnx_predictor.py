@@ -16,6 +16,7 @@ The folder is what `engine.onnx.export_onnx` writes:
 from __future__ import annotations
 
 import json
+import reprlib
 from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
@@ -44,6 +45,35 @@ class Precision(str, Enum):
 
 class OnnxFormatError(ValueError):
     """An export folder is missing files, is corrupt, or was written by a newer version."""
+
+
+INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+# classifier.json: field -> (JSON type, check of the value or None, what a valid value is).
+EXPORT_FIELDS = {
+    "format_version": (int, lambda v: v >= 1, "a whole number, 1 or more"),
+    "labels": (list, lambda v: len(v) >= 2 and all(isinstance(x, str) for x in v)
+               and len(set(v)) == len(v), "a list of at least two distinct class names"),
+    "unsure_below": ((int, float), lambda v: 0 <= v < 1, "a probability from 0 up to (not) 1"),
+    "max_length": (int, lambda v: 8 <= v <= 8192, "a whole number of tokens from 8 to 8192"),
+    "pad_id": (int, lambda v: 0 <= v < 2**31, "a token id, 0 or more"),
+    "input_names": (list, lambda v: v in (list(INPUT_NAMES[:2]), list(INPUT_NAMES)),
+                    f"{list(INPUT_NAMES)}, the last only for backbones with segments"),
+    "output_name": (str, lambda v: v == OUTPUT_NAME, repr(OUTPUT_NAME)),
+    "default_precision": (str, lambda v: v in ("fp32", "int8"), '"fp32" or "int8"'),
+    "models": (dict, lambda v: v.get("fp32") == MODEL_FILE and v.get("int8", INT8_MODEL_FILE)
+               == INT8_MODEL_FILE and set(v) <= {"fp32", "int8"},
+               f'{{"fp32": "{MODEL_FILE}"}} and, if quantised, "int8": "{INT8_MODEL_FILE}"'),
+    "opset": (int, lambda v: v >= 1, "an ONNX opset number, 1 or more"),
+    "pooling": (str, lambda v: v in ("mean", "cls"), '"mean" or "cls"'),
+    "backbone": (str, None, "the backbone's name"),
+    "backbone_fingerprint": (str, None, "a fingerprint string"),
+    "meta_name": (str, None, "the meta checkpoint's name"),
+    "meta_fingerprint": (str, None, "a fingerprint string"),
+    "training": (dict, None, "an object describing the training run"),
+    "versions": (dict, None, "an object of library versions"),
+    "created": (str, None, "a date and time"),
+}  # fmt: skip
+EXPORT_OPTIONAL = frozenset({"unsure_below", "default_precision"})  # older exports: 0, fp32
 
 
 class OnnxClassifier:
@@ -111,6 +141,7 @@ class OnnxClassifier:
             raise OnnxFormatError(
                 f"`{model_path}` cannot be loaded by onnxruntime ({error}). Export it again."
             ) from error
+        check_session(session, config, model_path)
         return cls(session, tokenizer, config, folder=folder, precision=precision)
 
     def predict_proba(self, texts: Text | Sequence[Text], *, batch_size: int = 32) -> np.ndarray:
@@ -163,7 +194,7 @@ class OnnxClassifier:
 
 
 def read_export_config(folder: Path) -> dict:
-    """classifier.json of an export folder, checked for the fields the predictor needs."""
+    """classifier.json of an export folder, every field checked (OnnxFormatError names it)."""
     if not folder.is_dir():
         raise OnnxFormatError(
             f"`{folder}` is not a folder: pass the folder written by `fewshot export --onnx`."
@@ -174,26 +205,61 @@ def read_export_config(folder: Path) -> dict:
             f"`{folder}` is not an ONNX export folder: {', '.join(missing)} missing. "
             f"It needs {MODEL_FILE}, {TOKENIZER_FILE} and {CONFIG_FILE}."
         )
+    path = folder / CONFIG_FILE
     try:
-        config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+        config = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise OnnxFormatError(f"`{folder / CONFIG_FILE}` is not valid JSON ({error}).") from error
-    version = config.get("format_version")
-    if version is None or int(version) > ONNX_FORMAT_VERSION:
+        raise OnnxFormatError(f"`{path}` is not valid JSON ({error}).") from error
+    version = config.get("format_version") if isinstance(config, dict) else None
+    if isinstance(version, int) and not isinstance(version, bool) and version > ONNX_FORMAT_VERSION:
         raise OnnxFormatError(
-            f"`{folder / CONFIG_FILE}` has format version {version!r}; this program reads up to "
+            f"`{path}` has format version {version!r}; this program reads up to "
             f"{ONNX_FORMAT_VERSION}. Update Fewshot Studio or export again."
         )
-    absent = [key for key in ("labels", "max_length", "pad_id") if key not in config]
-    if absent:
-        raise OnnxFormatError(f"`{folder / CONFIG_FILE}` lacks {', '.join(absent)}.")
-    unsure = config.get("unsure_below", 0.0)
-    if isinstance(unsure, bool) or not isinstance(unsure, (int, float)) or not 0 <= unsure < 1:
+    check_export_fields(config, f"`{path}`")
+    if config.get("default_precision", Precision.FP32.value) not in config["models"]:
         raise OnnxFormatError(
-            f"`{folder / CONFIG_FILE}`: unsure_below must be a probability from 0 up to 1, "
-            f"got {unsure!r}."
+            f"`{path}`: the field `default_precision` names a model that `models` lacks."
         )
     return config
+
+
+def check_export_fields(config: object, where: str) -> dict:
+    """`config` as a dict whose every field has the type and range EXPORT_FIELDS says, else
+    OnnxFormatError naming `where` and the field. (engine.formats.check_fields does the same
+    for the other files; this module imports nothing of the engine, so it has its own.)"""
+    if not isinstance(config, dict):
+        kind = type(config).__name__
+        raise OnnxFormatError(f"{where}: expected a JSON object of fields, got {kind}.")
+    extra = sorted(set(config) - set(EXPORT_FIELDS))
+    if extra:
+        raise OnnxFormatError(f"{where}: unknown field(s) {extra}; not written by this version.")
+    for name, (kind, valid, expected) in EXPORT_FIELDS.items():
+        if name not in config:
+            if name in EXPORT_OPTIONAL:
+                continue
+            raise OnnxFormatError(f"{where}: the field `{name}` is missing (expected {expected}).")
+        value = config[name]
+        wrong_type = not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool)
+        if wrong_type or (valid is not None and not valid(value)):
+            shown = reprlib.repr(value)
+            raise OnnxFormatError(f"{where}: the field `{name}` is {shown}; expected {expected}.")
+    return config
+
+
+def check_session(session: onnxruntime.InferenceSession, config: dict, path: Path) -> None:
+    """The model must take the inputs classifier.json names and give one probability per label
+    (a folder whose files come from two exports does not)."""
+    inputs = [i.name for i in session.get_inputs()]
+    outputs = {o.name: list(o.shape) for o in session.get_outputs()}
+    classes = outputs.get(OUTPUT_NAME, [None])[-1]
+    wrong_size = isinstance(classes, int) and classes != len(config["labels"])
+    if inputs != config["input_names"] or OUTPUT_NAME not in outputs or wrong_size:
+        raise OnnxFormatError(
+            f"`{path}` does not fit its {CONFIG_FILE}: the model takes {inputs} and gives "
+            f"{outputs}; {CONFIG_FILE} names {config['input_names']} and "
+            f"{len(config['labels'])} labels. Export the classifier again."
+        )
 
 
 def load_tokenizer(path: Path, max_length: int) -> tokenizers.Tokenizer:

@@ -9,7 +9,7 @@ import shlex
 
 import pytest
 from PySide6.QtCharts import QValueAxis
-from PySide6.QtCore import QProcess
+from PySide6.QtCore import QProcess, Qt
 from test_app_support import answers, loaded_model, one_torch_thread, window  # noqa: F401 - fixtures used by name
 
 from app.app_settings import AppSettings, MetaTrainChoices
@@ -274,3 +274,20 @@ def test_a_stopped_run_can_be_resumed_with_its_own_settings(
     resumed = dialog.arguments()
     assert resumed == [a for a in started if a != "--restart"]  # --restart would discard it
     assert dialog.stats.text() == "Start continues 'stopped-run' from step 2 of 4."
+
+
+def test_a_damaged_run_is_listed_as_such_not_a_crash(window, own_data_dir):
+    folder = own_data_dir / "meta" / "broken"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"name": "broken", "training": {}}))
+    (folder / "trainer_state.json").write_text("[]")  # once an AttributeError in the listing
+    window.show_metatrain()
+    combo = window.metatrain_dialog.resume_combo
+    assert combo.itemText(1) == "broken: damaged, cannot be resumed"
+    assert not combo.model().item(1).isEnabled()
+    assert "expected a JSON object of fields" in combo.itemData(1, Qt.ItemDataRole.ToolTipRole)
+    window.metatrain_dialog.reject()
+    window.show_settings()
+    settings = window.settings_dialog  # the checkpoint itself is still offered
+    assert settings.meta_combo.findData(str(folder)) > 0
+    settings.reject()

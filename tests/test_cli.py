@@ -212,3 +212,52 @@ def test_classify_csv_reads_the_table_as_the_flags_say(trained_file, tmp_path, c
     flags = ["--sheet", "Texts"]
     assert main(["classify-csv", str(trained_file), str(book), "-o", str(output), *flags]) == 0
     assert pd.read_csv(output)["id"].tolist() == [1, 2]
+
+
+def test_a_long_run_is_announced_once_from_its_first_step(capsys):
+    from engine.cli import progress_bar
+    from engine.progress import ProgressEvent
+
+    now = [0.0]
+    update = progress_bar("Fine-tuning", stopping="Ctrl-C stops it", clock=lambda: now[0])
+    for step in range(1, 4):
+        now[0] = 48.0 * step  # 48 s a step, 20 steps: 15 minutes 12 s left after the first
+        update(ProgressEvent("Fine-tuning", step, 20))
+    err = capsys.readouterr().err
+    assert err.count("This will take") == 1
+    assert "This will take about 15 minutes (Ctrl-C stops it).\n" in err
+    update = progress_bar("Fine-tuning", clock=lambda: now[0])
+    now[0] += 2.0  # 2 s a step: 38 s in all, not worth a word
+    update(ProgressEvent("Fine-tuning", 1, 20))
+    assert "This will take" not in capsys.readouterr().err
+
+
+def test_ctrl_c_during_a_long_train_keeps_the_previous_classifier(tmp_path, capsys, monkeypatch):
+    """The estimate is patched (no real clock), the fit stands in for a slow one, and Ctrl-C
+    comes after its first step: the classifier file already at `-o` must stay as it was."""
+    from engine.progress import ProgressEvent, TimeLeft
+
+    class SlowClassifier:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def fit(self, texts, labels, *, progress):
+            progress(ProgressEvent("Fine-tuning", 1, 20))
+            raise KeyboardInterrupt  # what SIGINT raises in the main thread
+
+    monkeypatch.setattr("engine.backbone.load_backbone", lambda *args, **kwargs: None)
+    monkeypatch.setattr("engine.cli.load_meta_option", lambda *args: None)
+    monkeypatch.setattr("engine.classifier.Classifier", SlowClassifier)
+    monkeypatch.setattr(TimeLeft, "update", lambda self, event: 5 * 3600.0)
+    table = tmp_path / "t.csv"
+    table.write_text("text,label\nThe striker scored,sports\nBake the bread,cooking\n")
+    output = tmp_path / "topics.safetensors"
+    output.write_bytes(b"the previous classifier")
+    assert main(["train", str(table), "-o", str(output)]) == 130
+    err = capsys.readouterr().err
+    assert (
+        "This will take about 5 hours (Ctrl-C stops it and keeps the previous classifier)." in err
+    )
+    assert "fewshot train: cancelled" in err
+    assert output.read_bytes() == b"the previous classifier"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv", "topics.safetensors"]

@@ -17,6 +17,7 @@ import engine.onnx
 from engine.onnx import ExportError, export_onnx
 from engine.onnx_predictor import (
     CONFIG_FILE,
+    EXPORT_FIELDS,
     INT8_MODEL_FILE,
     MODEL_FILE,
     TOKENIZER_FILE,
@@ -126,6 +127,23 @@ def test_load_explains_what_is_missing(export, tmp_path):
         OnnxClassifier.load(tmp_path)
     with pytest.raises(ValueError, match="`threads` must be a positive integer"):
         OnnxClassifier.load(export[1], threads=0)
+
+
+def test_classifier_json_holds_every_field_the_reader_checks(export):
+    from test_onnx_config import BASE
+
+    config = json.loads((export[1] / CONFIG_FILE).read_text())
+    assert set(config) == set(BASE) == set(EXPORT_FIELDS)
+
+
+def test_a_model_that_does_not_fit_its_classifier_json_is_refused(export, tmp_path):
+    for name in (CONFIG_FILE, TOKENIZER_FILE, MODEL_FILE):
+        shutil.copy(export[1] / name, tmp_path / name)
+    config = json.loads((tmp_path / CONFIG_FILE).read_text())
+    for change in ({"labels": ["a", "b"]}, {"input_names": ["input_ids", "attention_mask"]}):
+        (tmp_path / CONFIG_FILE).write_text(json.dumps({**config, **change}))
+        with pytest.raises(OnnxFormatError, match="does not fit its classifier.json"):
+            OnnxClassifier.load(tmp_path, precision="fp32")
 
 
 def test_failed_parity_raises_and_leaves_the_old_export(fitted_classifier, tmp_path, monkeypatch):

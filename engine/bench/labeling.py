@@ -3,6 +3,7 @@
     python -m engine.bench.labeling --suite DEV_SUITE [--suite DEV_SUITE_2] [--tasks a,b]
         [--strategies uncertainty,diverse,random] [--seeds 0,1,2,3,4] [--budget 32]
         [--batch 4] [--pool 400] [--test 300] [--out results.json]
+    python -m engine.bench.labeling --suite DEV_SUITE --suite DEV_SUITE_2 --report A.json B.json
 
 Per task and seed: the eval file is shuffled and halved; one half is the unlabeled pool
 (its labels hidden from the strategy), the other the test set. Labeling starts from 2
@@ -10,7 +11,8 @@ examples per class of the task's split-0 k=4 train file. Each round the strategy
 pool with the current classifier, the first `--batch` texts get their true labels, and the
 classifier retrains. Accuracy on the test half is recorded after 8, 16 and 32 labels (and
 every --batch in between); the table is the mean over tasks and seeds. Also times the queue
-refresh of the pool after a retrain.
+refresh of the pool after a retrain. `--report` prints the tables of finished runs, one per
+suite and one for both, from the JSON files of one or more (stopped or parallel) runs.
 """
 
 from __future__ import annotations
@@ -97,18 +99,48 @@ def simulate(backbone, meta, task, strategy: str, seed: int, args) -> dict:
 
 
 def summary_table(rows: list[dict], strategies: list[str]) -> str:
+    """Mean accuracy per strategy over the (task, seed) cases that every strategy finished,
+    so a stopped run does not compare strategies on different tasks."""
+    finished = [
+        case
+        for case in dict.fromkeys((row["task"], row["seed"]) for row in rows)
+        if all(
+            any((r["task"], r["seed"], r["strategy"]) == (*case, s) for r in rows)
+            for s in strategies
+        )
+    ]
     lines = [
         "| strategy | " + " | ".join(f"acc @ {n} labels" for n in REPORTED_LABELS) + " | runs |",
-        "| --- | " + " | ".join("---" for _ in REPORTED_LABELS) + " | --- |",
+        "| --- | " + " | ".join("---:" for _ in REPORTED_LABELS) + " | ---: |",
     ]
     for strategy in strategies:
-        runs = [row for row in rows if row["strategy"] == strategy]
+        runs = [
+            row
+            for row in rows
+            if row["strategy"] == strategy and (row["task"], row["seed"]) in finished
+        ]
         cells = []
         for labels in REPORTED_LABELS:
             values = [run["curve"][labels] for run in runs if labels in run["curve"]]
             cells.append(f"{100 * statistics.mean(values):.1f}" if values else "–")
         lines.append(f"| {strategy} | " + " | ".join(cells) + f" | {len(runs)} |")
     return "\n".join(lines)
+
+
+def report(paths: list[Path], suites: list[Path]) -> str:
+    """Tables per suite and for both, from the rows of several runs' JSON files."""
+    rows = [row for path in paths for row in json.loads(path.read_text(encoding="utf-8"))["rows"]]
+    for row in rows:  # JSON turned the curve's label counts into strings
+        row["curve"] = {int(n): accuracy for n, accuracy in row["curve"].items()}
+    strategies = list(dict.fromkeys(row["strategy"] for row in rows))
+    suite_of = {task.name: folder.name for folder in suites for task in load_suites([folder])}
+    parts = []
+    for suite in [*dict.fromkeys(suite_of.values()), "both suites"]:
+        chosen = [r for r in rows if suite == "both suites" or suite_of.get(r["task"]) == suite]
+        tasks = sorted({r["task"] for r in chosen})
+        parts.append(f"{suite} ({len(tasks)} tasks: {', '.join(tasks)})\n\n")
+        parts.append(summary_table(chosen, strategies) + "\n\n")
+    return "".join(parts)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -123,7 +155,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--test", type=int, default=300, help="at most this many test texts")
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--out", type=Path, help="JSON file with every run (kept as it goes)")
+    parser.add_argument("--report", type=Path, nargs="+", help="print the tables of these runs")
     args = parser.parse_args(argv)
+    if args.report:
+        print(report(args.report, args.suite))
+        return
     strategies = args.strategies.split(",")
     seeds = [int(seed) for seed in args.seeds.split(",")]
     torch.manual_seed(seeds[0])

@@ -1,4 +1,4 @@
-"""One-click fine-tune time (3 classes x 8 examples) and torch predict throughput.
+"""One-click fine-tune time (3 classes x 8 examples), its quality estimate, and predict speed.
 
     python -m engine.bench.speed_finetune [--suite DEV_SUITE] [--task sick_e] [--shots 8]
         [--repeats 3] [--peers full-finetune,setfit]
@@ -6,7 +6,8 @@
 Fine-tunes on `TASK_train_0_{shots}.json` (a 3-class task gives 3 x 8 examples; with 16 shots
 fit also sets a quarter aside to choose its step count) with the default meta checkpoint,
 then on the same examples plus one long text (users paste those: the fit must not pay for it
-on every row), then the named peers on the same examples, and prints each one's median wall
+on every row), then the quality estimate the app runs after Train, then the named peers on
+the same examples, and prints each one's median wall
 time with its ratio to ours; then predict throughput (texts/s) at batch 1 and 32.
 """
 
@@ -24,6 +25,7 @@ from engine.bench.environment import describe, environment
 from engine.bench.methods import FullFinetuneMethod, MethodUnavailable, SetFitMethod
 from engine.bench.suite import read_examples
 from engine.classifier import Classifier
+from engine.evaluation import cross_validate, quick_estimate_settings
 from engine.locations import default_meta_checkpoint
 
 DEFAULT_SUITE = Path("/work/shared/data/dev_suite")
@@ -73,9 +75,27 @@ def main(argv: list[str] | None = None) -> None:
         args.repeats,
     )
 
+    folds, fixed_steps = quick_estimate_settings(classifier.training)
+    estimate = median_seconds(
+        lambda: cross_validate(
+            train.texts,
+            train.labels,
+            backbone=backbone,
+            meta=meta,
+            folds=folds,
+            steps=fixed_steps,
+            max_length=args.max_length,
+        ),
+        args.repeats,
+    )
     rows = [
         ("meta-adapter (ours)", ours, "1.0x"),
         (f"ours, plus one {LONG_TEXT_TOKENS}-token text", with_long, f"{with_long / ours:.2f}x"),
+        (
+            f"quality estimate after it ({folds} folds, {fixed_steps} steps)",
+            estimate,
+            f"{estimate / ours:.2f}x",
+        ),
     ]
     peers = {
         "full-finetune": lambda: FullFinetuneMethod(backbone, max_length=args.max_length),
