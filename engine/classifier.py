@@ -335,7 +335,7 @@ def pooled_outputs(
             features[chosen] = model(**inputs).float().cpu().numpy()
             if progress is not None:
                 done = start + len(chosen)
-                progress(ProgressEvent(READING_ALL, done, len(texts)))
+                progress(ProgressEvent(READING_ALL, done, len(texts), unit="text"))
     return features
 
 

@@ -49,10 +49,15 @@ def progress_bar(description: str, *, stopping: str = "Ctrl-C stops it", clock=t
     from tqdm import tqdm
 
     bar = tqdm(desc=description, unit="step", file=sys.stderr, leave=False)
-    time_left, announced = TimeLeft(clock), False
+    time_left, announced, stage = TimeLeft(clock), False, None
 
     def update(event: ProgressEvent) -> None:
-        nonlocal announced
+        nonlocal announced, stage
+        if event.stage != stage:  # a new stage: its own name, count and pace
+            if stage is not None:
+                bar.reset()
+            bar.set_description(event.stage, refresh=False)
+        stage, bar.unit = event.stage, event.unit
         seconds = time_left.update(event)
         if not announced and seconds is not None and seconds > LONG_RUN_SECONDS:
             announced = True
@@ -124,6 +129,12 @@ def cmd_train(args) -> int:
         print(
             f"Ran {classifier.training['steps']} steps, the count that did best on "
             f"{held_out['examples']} set-aside examples ({held_out['accuracy']:.0%} right)."
+        )
+    stepped_on = classifier.training["stepped_on"]
+    if stepped_on < len(texts):
+        print(
+            f"The adapters learned from {stepped_on} of the examples (at most "
+            f"{classifier.learned_steps_per_class} per class); the output layer from all of them."
         )
     return 0
 

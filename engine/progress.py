@@ -17,6 +17,7 @@ class ProgressEvent:
     done: int
     total: int  # 0 when unknown
     metrics: dict[str, float] = field(default_factory=dict)  # loss, accuracy, rows/s, ...
+    unit: str = "step"  # what `done` counts
 
 
 ProgressCallback = Callable[[ProgressEvent], None]
