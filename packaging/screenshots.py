@@ -65,7 +65,7 @@ def main() -> int:
 
     panel = window.train_panel
     panel.train()
-    shots.wait(lambda: "step" in panel.stage.text(), 120)
+    shots.wait(lambda: " of " in panel.stage.text(), 120)
     shots.take(window, "02-training.png")
     # The classifier is ready first; the quality estimate runs as its own stage.
     shots.wait(lambda: "fold" in panel.estimate_stage.text(), 300)
