@@ -13,7 +13,14 @@ import torch
 
 from engine.adapters import AdaptedEncoder
 from engine.backbone import Backbone, Text, encode_texts, load_backbone
-from engine.finetune import Batch, Params, choose_steps, fit_lowest_loss, pooled_features
+from engine.finetune import (
+    Batch,
+    Params,
+    choose_steps,
+    detached,
+    fit_lowest_loss,
+    prototype_start,
+)
 from engine.folds import stratified_folds, stratified_subsample
 from engine.formats import (
     ClassifierFile,
@@ -23,7 +30,7 @@ from engine.formats import (
     read_classifier_file,
     save_classifier_file,
 )
-from engine.head import HEAD_BIAS, HEAD_WEIGHT, fit_linear_head, head_logits, prototype_head
+from engine.head import HEAD_BIAS, HEAD_WEIGHT, fit_linear_head, head_logits
 from engine.locations import default_meta_checkpoint, find_meta_checkpoint
 from engine.progress import ProgressCallback, ProgressEvent, StopCheck, check_cancel
 from engine.training_data import check_training_data, describe_duplicates
@@ -122,8 +129,6 @@ class Classifier:
             inputs, torch.tensor([index[label] for label in step_labels], device=device)
         )
         step_sizes = {n: t.to(device) for n, t in self.meta.step_sizes().items()}
-        with torch.no_grad():  # pooled features for the prototype heads, computed once
-            features = pooled_features(model, {}, examples, chunk_size=64)
         if steps is not None and steps < 0:
             raise ValueError(f"`steps` must be 0 or more, got {steps}.")
         held_out = held_out_fold(step_texts, step_labels) if steps is None else []
@@ -134,7 +139,7 @@ class Classifier:
             support = examples.select(kept)
             steps, held_out_accuracy = choose_steps(
                 model,
-                self._initial_params(features[kept], support.labels, len(classes)),
+                self._start(model, support, len(classes)),
                 support,
                 examples.select(held_out),
                 step_sizes,
@@ -145,7 +150,7 @@ class Classifier:
             )
         fitted, steps = fit_lowest_loss(
             model,
-            self._initial_params(features, examples.labels, len(classes)),
+            self._start(model, examples, len(classes)),
             examples,
             steps,
             step_sizes,
@@ -178,15 +183,13 @@ class Classifier:
             )
         return self
 
-    def _initial_params(
-        self, features: torch.Tensor, labels: torch.Tensor, num_classes: int
-    ) -> Params:
-        """phi_0 and a head from the class prototypes of `features`, ready for inner steps."""
-        device = labels.device
-        scale = self.meta.log_scale.exp().to(device)
-        head = prototype_head(features, labels, num_classes, scale)
+    def _start(self, model: AdaptedEncoder, support: Batch, num_classes: int) -> Params:
+        """phi_0 and the prototype head, as meta-training starts its inner loop, as leaves."""
+        device = support.labels.device
         phi0 = {n: t.to(device) for n, t in self.meta.phi0.items()}
-        return {n: t.clone().requires_grad_() for n, t in {**phi0, **head}.items()}
+        scale = self.meta.log_scale.exp().to(device)
+        with torch.no_grad():
+            return detached(prototype_start(model, phi0, support, num_classes, scale))
 
     def _new_model(self) -> AdaptedEncoder:
         model = AdaptedEncoder(self.backbone, self.meta.config)

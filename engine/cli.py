@@ -200,6 +200,7 @@ def cmd_metatrain(args) -> int:
 
     from engine.adapters import AdapterConfig
     from engine.backbone import load_backbone
+    from engine.distributed import init_distributed, main_first, rank_device
     from engine.finetune import Order
     from engine.formats import load_meta_checkpoint
     from engine.locations import user_cache_dir, user_meta_root
@@ -209,8 +210,12 @@ def cmd_metatrain(args) -> int:
     use_threads(args.threads)
     order = Order.FIRST if args.first_order else Order.SECOND
     out = Path(args.out) if args.out else user_meta_root() / args.name
-    if args.restart and out.exists():
-        shutil.rmtree(out)
+    # Under torchrun: process r on cuda:LOCAL_RANK (or the CPU), before any model loads.
+    device = rank_device(args.device)
+    ranks = init_distributed(device)
+    with main_first(ranks):  # the others look at --out only once rank 0 has cleared it
+        if args.restart and ranks.is_main and out.exists():
+            shutil.rmtree(out)
     shape = EpisodeShape(tuple(args.n_way), tuple(args.k_shot), args.query)
     config = MetaTrainConfig(
         outer_steps=args.steps,
@@ -233,26 +238,28 @@ def cmd_metatrain(args) -> int:
     check_resumable(out, config)  # a damaged or other run in --out: now, not after the data
     # The data take minutes to read before the first step: say what is happening meanwhile.
     stage = json_stage if args.json_progress else print_stage()
+    stage = stage if ranks.is_main else lambda event: None  # one voice under torchrun
     stage(ProgressEvent("Loading the backbone", 0, 0))
     # Second order on CPU needs eager attention: the fused kernel has no double backward.
     attention = "eager" if order is Order.SECOND else "sdpa"
-    backbone = load_backbone(args.backbone, device=args.device, attn_implementation=attention)
+    backbone = load_backbone(args.backbone, device=device, attn_implementation=attention)
     # A wrong --init fails here, before the slow part (indexing text for SMLMT).
     init = load_meta_checkpoint(args.init, backbone=backbone) if args.init else None
     tasks = [Path(p) for p in args.tasks or []]
     unlabeled = [Path(p) for p in args.unlabeled or []]
-    sampler, data = build_sampler(
-        backbone,
-        task_dirs=tasks,
-        unlabeled=unlabeled,
-        shape=shape,
-        lam=args.lam,
-        cache_dir=user_cache_dir(),
-        num_clusters=args.clusters,
-        seed=args.seed,
-        sampling=TaskSampling(args.task_sampling),
-        progress=stage,
-    )
+    with main_first(ranks):  # rank 0 writes the word index and clusters, the others read them
+        sampler, data = build_sampler(
+            backbone,
+            task_dirs=tasks,
+            unlabeled=unlabeled,
+            shape=shape,
+            lam=args.lam,
+            cache_dir=user_cache_dir(),
+            num_clusters=args.clusters,
+            seed=args.seed,
+            sampling=TaskSampling(args.task_sampling),
+            progress=stage,
+        )
     validation = validation_episodes(tasks, shape, args.validation_episodes, args.seed)
     argv = sys.argv[1:] if args.argv is None else args.argv
     # shlex: the GUI reads the command back to resume a run, paths with spaces included.
@@ -260,7 +267,12 @@ def cmd_metatrain(args) -> int:
     description = {"command": command, "data": data, "backbone": backbone.name}
     stage(ProgressEvent("Running the first step", 0, 0))
     stopping = "Ctrl-C stops it; the last checkpoint saved is kept: run again to resume"
-    emit = json_progress if args.json_progress else progress_bar("Meta-training", stopping=stopping)
+    if not ranks.is_main:  # one bar under torchrun: the others report nothing
+        emit = None
+    elif args.json_progress:
+        emit = json_progress
+    else:
+        emit = progress_bar("Meta-training", stopping=stopping)
     try:
         result = metatrain(
             backbone,
@@ -278,6 +290,8 @@ def cmd_metatrain(args) -> int:
             message = describe_os_error(error) if isinstance(error, OSError) else str(error)
             print(json.dumps({"event": "error", "message": message}), flush=True)
         raise
+    if not ranks.is_main:
+        return 0
     if args.json_progress:
         print(json.dumps({"event": "done", "checkpoint": str(result.folder)}), flush=True)
     else:

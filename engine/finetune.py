@@ -17,7 +17,7 @@ from torch.func import functional_call
 from torch.nn import functional as F
 
 from engine.adapters import AdaptedEncoder
-from engine.head import head_logits
+from engine.head import head_logits, prototype_head
 from engine.progress import ProgressCallback, ProgressEvent, StopCheck, check_cancel
 
 Params = dict[str, torch.Tensor]
@@ -99,6 +99,16 @@ def pooled_features(
         features.append(functional_call(model, params, args=(), kwargs=chunk.inputs))
     order = torch.argsort(torch.cat(rows))  # back to the batch's own row order
     return torch.cat(features)[order]
+
+
+def prototype_start(
+    model: AdaptedEncoder, phi0: Params, support: Batch, num_classes: int, scale: torch.Tensor
+) -> Params:
+    """Where every inner loop starts: phi_0, and the prototype head of the support features
+    computed with phi_0 in place. Meta-training optimises the query loss from this start, so
+    use time starts here too. Differentiable when grad is enabled."""
+    features = pooled_features(model, phi0, support, chunk_size=64)
+    return {**phi0, **prototype_head(features, support.labels, num_classes, scale)}
 
 
 def support_gradients(

@@ -4,7 +4,8 @@
     (omega, phi_0, alpha) <- Adam( grad mean_T L(query_T; omega, phi'_T) )      (eq. 5)
 
 Runs on one device or under `torchrun` (each rank samples its own episodes; gradients of
-the meta-parameters are averaged across ranks before every step).
+the meta-parameters are averaged across ranks before every step; rank 0 alone validates and
+writes checkpoints: engine.distributed).
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-import torch.distributed as dist
 from safetensors.torch import save_file
 from torch.nn import functional as F
 
 from engine.adapters import AdaptedEncoder, AdapterConfig
 from engine.backbone import Backbone, encode_texts
-from engine.finetune import Batch, Order, inner_loop, pooled_features, task_logits
+from engine.distributed import Ranks, average_gradients, init_distributed
+from engine.finetune import Batch, Order, inner_loop, prototype_start, task_logits
 from engine.formats import (
     DEFAULT_STEPS,
     FormatError,
@@ -38,7 +39,6 @@ from engine.formats import (
     read_safetensors,
     save_meta_checkpoint,
 )
-from engine.head import prototype_head
 from engine.progress import ProgressCallback, ProgressEvent, StopCheck, check_cancel
 from engine.tasks import Episode, EpisodeShape
 
@@ -163,9 +163,7 @@ def episode_loss(
     """Query loss and accuracy of the model adapted on the support set."""
     num_classes = int(support.labels.max()) + 1
     with torch.set_grad_enabled(order is not Order.NONE):
-        features = pooled_features(meta.model, meta.phi0, support)
-        head = prototype_head(features, support.labels, num_classes, meta.log_scale.exp())
-    params = {**meta.phi0, **head}
+        params = prototype_start(meta.model, meta.phi0, support, num_classes, meta.log_scale.exp())
     if order is Order.NONE:
         params = {n: p.detach().requires_grad_() for n, p in params.items()}
     step_sizes = {n: p.exp() for n, p in meta.log_alpha.items()}
@@ -193,38 +191,6 @@ def meta_gradients(
         losses.append(loss.item())
         accuracies.append(accuracy)
     return losses, accuracies
-
-
-# ---- distributed ------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Ranks:
-    rank: int = 0
-    world: int = 1
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-
-def init_distributed(device: torch.device) -> Ranks:
-    """Join the torchrun process group when launched by torchrun; one process otherwise."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world == 1:
-        return Ranks()
-    if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    return Ranks(dist.get_rank(), dist.get_world_size())
-
-
-def average_gradients(parameters: list[torch.Tensor], ranks: Ranks) -> None:
-    """Mean gradient over ranks: each rank's episodes count as part of one big meta-batch."""
-    if ranks.world == 1:
-        return
-    for parameter in parameters:
-        if parameter.grad is None:
-            parameter.grad = torch.zeros_like(parameter)
-        dist.all_reduce(parameter.grad, op=dist.ReduceOp.SUM)
-        parameter.grad /= ranks.world
 
 
 # ---- checkpoints and resume -------------------------------------------------------------
@@ -429,6 +395,7 @@ def metatrain(
     `description` (command, data summary) is stored in the checkpoint's training record.
     `init` starts a new run from a trained checkpoint instead of the untrained one (a new
     recipe on top of an old run; the optimizer starts fresh); a resume ignores it.
+    Under torchrun, load `backbone` on `engine.distributed.rank_device()` (ValueError if not).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -479,7 +446,8 @@ def metatrain(
             "loss": sum(losses) / len(losses),
             "accuracy": sum(accuracies) / len(accuracies),
         }
-        if validation and (done % config.validate_every == 0 or done == config.outer_steps):
+        due = done % config.validate_every == 0 or done == config.outer_steps
+        if ranks.is_main and validation and due:  # the others go on to the next all-reduce
             record["val_accuracy"] = validate(meta, backbone, validation, config)
         history.append(record)
         if ranks.is_main and (done % config.checkpoint_every == 0 or done == config.outer_steps):

@@ -21,6 +21,7 @@ import numpy as np
 
 from engine.backbone import Text
 from engine.families import family_of
+from engine.files import atomic_path, atomic_write_text
 from engine.progress import ProgressCallback, ProgressEvent
 
 log = logging.getLogger(__name__)
@@ -264,12 +265,14 @@ def load_word_index(
             sentences, stored["words"].tolist(), stored["offsets"], stored["sentence_ids"]
         )
     index = build_word_index(sentences, progress=progress)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    temp = cache.with_suffix(".tmp.npz")
-    np.savez(
-        temp, words=np.array(index.words), offsets=index.offsets, sentence_ids=index.sentence_ids
-    )
-    temp.replace(cache)
+    # Atomic: a reader (another torchrun rank, a second run) sees no cache or the whole one.
+    with atomic_path(cache) as temp, temp.open("wb") as file:  # a file: savez adds .npz to a name
+        np.savez(
+            file,
+            words=np.array(index.words),
+            offsets=index.offsets,
+            sentence_ids=index.sentence_ids,
+        )
     return index
 
 
@@ -452,8 +455,7 @@ def load_word_clusters(
         return json.loads(cache.read_text())
     embeddings = word_embeddings(backbone, index.words, progress=progress)
     clusters = cluster_words(embeddings, num_clusters, seed, progress=progress)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps(clusters))
+    atomic_write_text(cache, json.dumps(clusters))
     return clusters
 
 

@@ -10,8 +10,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from conftest import make_tiny_backbone  # noqa: E402
 from test_metatrain import tiny_config  # noqa: E402
 
+from engine.distributed import average_gradients, init_distributed  # noqa: E402
 from engine.formats import initial_meta_checkpoint  # noqa: E402
-from engine.metatrain import MetaParameters, average_gradients, init_distributed, meta_gradients  # noqa: E402
+from engine.metatrain import MetaParameters, meta_gradients  # noqa: E402
 from engine.tasks import SupervisedSampler, find_task_folders, read_task_folder  # noqa: E402
 
 

@@ -3,6 +3,7 @@ import threading
 
 import numpy as np
 import pytest
+import torch
 from conftest import HELD_OUT, TOPICS, opinion_examples
 
 from engine.classifier import Classifier, NotFittedError
@@ -204,3 +205,23 @@ def test_cancelling_the_pass_over_all_examples_keeps_the_previous_classifier(
         )
     assert np.array_equal(classifier.predict_proba(["a goal"]), before)
     assert classifier.training["examples"] == 6
+
+
+def test_use_time_starts_from_the_head_meta_training_starts_from(backbone, topic_examples):
+    """The shipped phi_0 is not the identity: a head built from identity-adapter features
+    would differ from the one meta-training optimised its query loss from."""
+    from engine.backbone import encode_texts
+    from engine.finetune import Batch, pooled_features
+    from engine.head import HEAD_BIAS, HEAD_WEIGHT, prototype_head
+    from engine.metatrain import MetaParameters
+
+    texts, labels = topic_examples
+    classifier = Classifier(backbone, max_length=32).fit(texts, labels, steps=0)
+    meta = MetaParameters(backbone, classifier.meta, backbone.device)
+    targets = torch.tensor([classifier.labels.index(label) for label in labels])
+    support = Batch(encode_texts(backbone, texts, 32), targets)
+    with torch.no_grad():
+        features = pooled_features(meta.model, meta.phi0, support)
+        head = prototype_head(features, targets, 3, meta.log_scale.exp())
+    for name in (HEAD_WEIGHT, HEAD_BIAS):
+        assert torch.allclose(classifier._head[name], head[name], atol=1e-5)

@@ -261,3 +261,21 @@ def test_ctrl_c_during_a_long_train_keeps_the_previous_classifier(tmp_path, caps
     assert "fewshot train: cancelled" in err
     assert output.read_bytes() == b"the previous classifier"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv", "topics.safetensors"]
+
+
+def test_metatrain_help_imports_neither_torch_nor_transformers():
+    """`--help` answers at once: torch (and torchrun's set-up) load only when a command runs."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys, engine.cli\n"
+        "try:\n    engine.cli.main(['metatrain', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers')))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], cwd=Path(__file__).parents[1], capture_output=True, text=True
+    )
+    assert "usage:" in completed.stdout
+    assert completed.stdout.splitlines()[-1] == "[]", completed.stdout + completed.stderr
