@@ -281,3 +281,26 @@ def test_timings_from_another_device_get_their_own_cost_row(suite, backbone):
     rows = cost_table(merge_reports([report, on_gpu])).splitlines()
     assert rows[2].startswith("| prototype |") and "1234.00" not in rows[2]
     assert rows[3].startswith("| prototype on cuda (Some GPU) |") and "1234.00" in rows[3]
+
+
+def test_the_labeling_report_counts_each_case_once_and_only_cases_every_strategy_finished(
+    suite, tmp_path
+):
+    from engine.bench.labeling import report
+
+    def run(task, seed, strategy, at16, at32):
+        return {"task": task, "seed": seed, "strategy": strategy, "curve": {16: at16, 32: at32}}
+
+    first = [run("movies", 0, "uncertainty", 0.1, 0.2), run("movies", 0, "random", 0.3, 0.4)]
+    second = [
+        run("movies", 0, "uncertainty", 0.5, 0.6),  # the same case again: the later run counts
+        run("conll", 0, "uncertainty", 0.9, 0.9),  # random never ran on conll: left out
+    ]
+    paths = []
+    for name, rows in (("a.json", first), ("b.json", second)):
+        (tmp_path / name).write_text(json.dumps({"rows": rows}))
+        paths.append(tmp_path / name)
+    text = report(paths, [suite])
+    assert "| uncertainty | – | 50.0 | 60.0 | 1 |" in text
+    assert "| random | – | 30.0 | 40.0 | 1 |" in text
+    assert "| conll | 1 | 90 / 90 | – / – |" in text

@@ -132,6 +132,8 @@ def report(paths: list[Path], suites: list[Path]) -> str:
     rows = [row for path in paths for row in json.loads(path.read_text(encoding="utf-8"))["rows"]]
     for row in rows:  # JSON turned the curve's label counts into strings
         row["curve"] = {int(n): accuracy for n, accuracy in row["curve"].items()}
+    # A case run again (a stopped run's last task, redone) counts once: its later run.
+    rows = list({(r["task"], r["seed"], r["strategy"]): r for r in rows}.values())
     strategies = list(dict.fromkeys(row["strategy"] for row in rows))
     suite_of = {task.name: folder.name for folder in suites for task in load_suites([folder])}
     parts = []
@@ -140,7 +142,27 @@ def report(paths: list[Path], suites: list[Path]) -> str:
         tasks = sorted({r["task"] for r in chosen})
         parts.append(f"{suite} ({len(tasks)} tasks: {', '.join(tasks)})\n\n")
         parts.append(summary_table(chosen, strategies) + "\n\n")
+    parts.append(task_table(rows, strategies) + "\n")
     return "".join(parts)
+
+
+def task_table(rows: list[dict], strategies: list[str]) -> str:
+    """Per task: accuracy at 16 and 32 labels for each strategy, mean over its seeds."""
+    lines = [
+        "| task | seeds | " + " | ".join(f"{s} @ 16 / 32" for s in strategies) + " |",
+        "| --- | ---: |" + " --- |" * len(strategies),
+    ]
+    for task in sorted({row["task"] for row in rows}):
+        cells, seeds = [], set()
+        for strategy in strategies:
+            runs = [r for r in rows if r["task"] == task and r["strategy"] == strategy]
+            seeds |= {r["seed"] for r in runs}
+            means = [
+                statistics.mean(r["curve"][n] for r in runs) if runs else None for n in (16, 32)
+            ]
+            cells.append(" / ".join("–" if m is None else f"{100 * m:.0f}" for m in means))
+        lines.append(f"| {task} | {len(seeds)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
