@@ -2,7 +2,7 @@
 
     python -m engine.bench.labeling --suite DEV_SUITE [--suite DEV_SUITE_2] [--tasks a,b]
         [--strategies uncertainty,diverse,random] [--seeds 0,1,2,3,4] [--budget 32]
-        [--batch 4] [--pool 400] [--test 300] [--out results.json]
+        [--batch 4] [--pool 400] [--test 300] [--out results.json (continued if it exists)]
     python -m engine.bench.labeling --suite DEV_SUITE --suite DEV_SUITE_2 --report A.json B.json
 
 Per task and seed: the eval file is shuffled and halved; one half is the unlabeled pool
@@ -176,7 +176,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pool", type=int, default=400, help="at most this many pool texts")
     parser.add_argument("--test", type=int, default=300, help="at most this many test texts")
     parser.add_argument("--max-length", type=int, default=128)
-    parser.add_argument("--out", type=Path, help="JSON file with every run (kept as it goes)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="JSON file with every run, kept as it goes; an existing one is continued",
+    )
     parser.add_argument("--report", type=Path, nargs="+", help="print the tables of these runs")
     args = parser.parse_args(argv)
     if args.report:
@@ -189,10 +193,14 @@ def main(argv: list[str] | None = None) -> None:
     meta = default_meta_checkpoint(backbone)
     env = environment(seeds[0])
     print(describe(env), flush=True)
-    rows = []
+    # An existing --out is continued: the cases it holds are not run again.
+    rows = json.loads(args.out.read_text())["rows"] if args.out and args.out.exists() else []
+    done = {(row["task"], row["seed"], row["strategy"]) for row in rows}
     for task in load_suites(args.suite, args.tasks.split(",") if args.tasks else None):
         for seed in seeds:
             for strategy in strategies:
+                if (task.name, seed, strategy) in done:
+                    continue
                 row = simulate(backbone, meta, task, strategy, seed, args)
                 rows.append(row)
                 curve = " ".join(f"{n}:{100 * a:.0f}" for n, a in row["curve"].items())
