@@ -61,7 +61,9 @@ class Classifier:
     and runs the learned S steps with the learned step sizes: nothing to tune. With 16 or
     more examples in every class, a held-out quarter decides whether more steps (up to 2 x S)
     help, and the final fit on all examples runs that many. The final fit keeps its
-    lowest-loss iterate, so a step that overshoots is undone.
+    lowest-loss iterate, so a step that overshoots is undone. With more than
+    `learned_steps_per_class` examples in a class, the steps run on a draw of that many of
+    each class and the head is then refitted on all examples.
     """
 
     def __init__(
@@ -115,47 +117,21 @@ class Classifier:
         duplicates = describe_duplicates(texts)
         if duplicates:
             log.warning(duplicates)
+        if steps is not None and steps < 0:
+            raise ValueError(f"`steps` must be 0 or more, got {steps}.")
         started = time.perf_counter()
         model = self._new_model()
         stepped_rows = stratified_subsample(
             labels, self.learned_steps_per_class or len(labels), texts=texts
         )
-        step_texts = [texts[i] for i in stepped_rows]
-        step_labels = [labels[i] for i in stepped_rows]
-        inputs = encode_texts(self.backbone, step_texts, self.max_length)
-        index = {label: i for i, label in enumerate(classes)}
-        device = inputs["input_ids"].device
-        examples = Batch(
-            inputs, torch.tensor([index[label] for label in step_labels], device=device)
-        )
-        step_sizes = {n: t.to(device) for n, t in self.meta.step_sizes().items()}
-        if steps is not None and steps < 0:
-            raise ValueError(f"`steps` must be 0 or more, got {steps}.")
-        held_out = held_out_fold(step_texts, step_labels) if steps is None else []
-        steps = self.meta.steps if steps is None else steps
-        if held_out:
-            held = set(held_out)
-            kept = [i for i in range(len(step_labels)) if i not in held]
-            support = examples.select(kept)
-            steps, held_out_accuracy = choose_steps(
-                model,
-                self._start(model, support, len(classes)),
-                support,
-                examples.select(held_out),
-                step_sizes,
-                min_steps=self.meta.steps,
-                max_steps=MAX_STEPS_FACTOR * self.meta.steps,
-                progress=progress,
-                should_stop=should_stop,
-            )
-        fitted, steps = fit_lowest_loss(
+        fitted, steps, held_out = self._learned_steps(
             model,
-            self._start(model, examples, len(classes)),
-            examples,
+            [texts[i] for i in stepped_rows],
+            [labels[i] for i in stepped_rows],
+            classes,
             steps,
-            step_sizes,
-            progress=progress,
-            should_stop=should_stop,
+            progress,
+            should_stop,
         )
         load_adapters(model, fitted)
         if len(stepped_rows) < len(texts):
@@ -171,10 +147,7 @@ class Classifier:
             "seconds": round(time.perf_counter() - started, 2),
         }
         if held_out:
-            self.training["held_out"] = {
-                "examples": len(held_out),
-                "accuracy": round(held_out_accuracy, 4),
-            }
+            self.training["held_out"] = held_out
         if self.training["truncated_texts"]:
             log.warning(
                 "%d training texts were longer than %d tokens and were truncated.",
@@ -182,6 +155,51 @@ class Classifier:
                 self.max_length,
             )
         return self
+
+    def _learned_steps(
+        self,
+        model: AdaptedEncoder,
+        texts: list[Text],
+        labels: list[str],
+        classes: list[str],
+        steps: int | None,
+        progress: ProgressCallback | None,
+        should_stop: StopCheck | None,
+    ) -> tuple[Params, int, dict]:
+        """The learned steps from phi_0 on (texts, labels): (params, steps run, the held-out
+        choice's record, {} when it did not run)."""
+        inputs = encode_texts(self.backbone, texts, self.max_length)
+        index = {label: i for i, label in enumerate(classes)}
+        device = inputs["input_ids"].device
+        examples = Batch(inputs, torch.tensor([index[label] for label in labels], device=device))
+        step_sizes = {n: t.to(device) for n, t in self.meta.step_sizes().items()}
+        held_out = held_out_fold(texts, labels) if steps is None else []
+        steps, record = self.meta.steps if steps is None else steps, {}
+        if held_out:
+            held = set(held_out)
+            support = examples.select([i for i in range(len(labels)) if i not in held])
+            steps, accuracy = choose_steps(
+                model,
+                self._start(model, support, len(classes)),
+                support,
+                examples.select(held_out),
+                step_sizes,
+                min_steps=self.meta.steps,
+                max_steps=MAX_STEPS_FACTOR * self.meta.steps,
+                progress=progress,
+                should_stop=should_stop,
+            )
+            record = {"examples": len(held_out), "accuracy": round(accuracy, 4)}
+        fitted, steps = fit_lowest_loss(
+            model,
+            self._start(model, examples, len(classes)),
+            examples,
+            steps,
+            step_sizes,
+            progress=progress,
+            should_stop=should_stop,
+        )
+        return fitted, steps, record
 
     def _start(self, model: AdaptedEncoder, support: Batch, num_classes: int) -> Params:
         """phi_0 and the prototype head, as meta-training starts its inner loop, as leaves."""
