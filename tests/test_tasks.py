@@ -143,6 +143,19 @@ def test_cluster_smlmt_uses_word_groups(corpus):
     )
     episode = sampler.sample(random.Random(0))
     assert episode.source == "smlmt-cluster" and episode.num_classes == 2
+    # Each class is a cluster, not a word: its sentences hide several words of one cluster.
+    story_word = {
+        int(re.search(r"story (\d+)", line)[1]): re.search(r"the (\w+) walked", line)[1]
+        for line in corpus.read_text().splitlines()
+    }
+    rng = random.Random(1)
+    for _ in range(10):
+        episode = sampler.sample(rng)
+        for label in range(episode.num_classes):
+            texts = [t for t, y in zip(episode.support, episode.support_labels) if y == label]
+            words = {story_word[int(re.search(r"story (\d+)", t)[1])] for t in texts}
+            assert words <= set(ANIMALS) or words <= set(PLACES)
+            assert len(words) > 1, f"class {label} is one word: {words}"
 
 
 def test_smlmt_that_cannot_fill_an_episode_says_so(corpus):
@@ -167,3 +180,19 @@ def test_mixing_needs_both_sources(task_root):
     assert MixedSampler(supervised, [], 1.0).sample(random.Random(0)).source in ("topics", "pairs")
     with pytest.raises(ValueError, match=r"`n_way` must be a range"):
         EpisodeShape(n_way=(1, 3))
+
+
+def test_lambda_is_the_share_of_supervised_episodes(task_root, corpus):
+    datasets = [read_task_folder(f) for f in find_task_folders([task_root])]
+    shape = EpisodeShape(n_way=(2, 2), k_shot=(2, 2), query=2)
+    supervised = SupervisedSampler(datasets, shape)
+    smlmt = SmlmtSampler(
+        build_word_index(corpus.read_text().splitlines(), min_count=5), shape, "[MASK]"
+    )
+    rng = random.Random(0)
+    for lam in (0.2, 0.7):
+        sources = Counter(
+            MixedSampler(supervised, [smlmt], lam).sample(rng).source for _ in range(2000)
+        )
+        share = (sources["topics"] + sources["pairs"]) / 2000
+        assert abs(share - lam) < 0.04, (lam, sources)
