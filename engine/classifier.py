@@ -15,6 +15,7 @@ from engine.adapters import AdaptedEncoder
 from engine.backbone import Backbone, Text, encode_texts, load_backbone
 from engine.finetune import (
     Batch,
+    NamePrior,
     Params,
     choose_steps,
     detached,
@@ -33,7 +34,7 @@ from engine.formats import (
 from engine.head import HEAD_BIAS, HEAD_WEIGHT, fit_linear_head, head_logits
 from engine.locations import default_meta_checkpoint, find_meta_checkpoint
 from engine.progress import ProgressCallback, ProgressEvent, StopCheck, check_cancel
-from engine.training_data import check_training_data, describe_duplicates
+from engine.training_data import check_training_data, describe_duplicates, name_text
 
 log = logging.getLogger(__name__)
 DEFAULT_MAX_LENGTH = 128  # tokens; longer texts are truncated (and counted in the summary)
@@ -73,6 +74,7 @@ class Classifier:
         *,
         max_length: int = DEFAULT_MAX_LENGTH,
         learned_steps_per_class: int | None = LEARNED_STEPS_PER_CLASS,
+        name_weight: float = 0.0,
     ):
         self.backbone = backbone or load_backbone()
         self.meta = meta or default_meta_checkpoint(self.backbone)
@@ -85,6 +87,9 @@ class Classifier:
             raise ValueError(f"`max_length` must be at least 8 tokens, got {max_length}.")
         self.max_length = max_length
         self.learned_steps_per_class = learned_steps_per_class  # None: every example
+        # How many examples a class's name counts as in the head's start (0: names unused);
+        # names that carry no meaning ("1", "LABEL_3") count as none.
+        self.name_weight = name_weight
         self.labels: list[str] = []
         self.training: dict = {}
         # A top probability below this reads "unsure" (Try it, batch output, ONNX); the app
@@ -180,7 +185,7 @@ class Classifier:
             support = examples.select([i for i in range(len(labels)) if i not in held])
             steps, accuracy = choose_steps(
                 model,
-                self._start(model, support, len(classes)),
+                self._start(model, support, classes),
                 support,
                 examples.select(held_out),
                 step_sizes,
@@ -192,7 +197,7 @@ class Classifier:
             record = {"examples": len(held_out), "accuracy": round(accuracy, 4)}
         fitted, steps = fit_lowest_loss(
             model,
-            self._start(model, examples, len(classes)),
+            self._start(model, examples, classes),
             examples,
             steps,
             step_sizes,
@@ -201,13 +206,20 @@ class Classifier:
         )
         return fitted, steps, record
 
-    def _start(self, model: AdaptedEncoder, support: Batch, num_classes: int) -> Params:
+    def _start(self, model: AdaptedEncoder, support: Batch, classes: list[str]) -> Params:
         """phi_0 and the prototype head, as meta-training starts its inner loop, as leaves."""
         device = support.labels.device
         phi0 = {n: t.to(device) for n, t in self.meta.phi0.items()}
         scale = self.meta.log_scale.exp().to(device)
+        names = self._name_prior(classes, device) if self.name_weight > 0 else None
         with torch.no_grad():
-            return detached(prototype_start(model, phi0, support, num_classes, scale))
+            return detached(prototype_start(model, phi0, support, len(classes), scale, names))
+
+    def _name_prior(self, classes: list[str], device: torch.device) -> NamePrior:
+        texts = [name_text(name) for name in classes]
+        inputs = encode_texts(self.backbone, [t or name for t, name in zip(texts, classes)], 32)
+        weight = torch.tensor([self.name_weight if t else 0.0 for t in texts], device=device)
+        return NamePrior(Batch(inputs, torch.arange(len(classes), device=device)), weight)
 
     def _new_model(self) -> AdaptedEncoder:
         model = AdaptedEncoder(self.backbone, self.meta.config)

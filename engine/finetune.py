@@ -102,13 +102,32 @@ def pooled_features(
 
 
 def prototype_start(
-    model: AdaptedEncoder, phi0: Params, support: Batch, num_classes: int, scale: torch.Tensor
+    model: AdaptedEncoder,
+    phi0: Params,
+    support: Batch,
+    num_classes: int,
+    scale: torch.Tensor,
+    names: NamePrior | None = None,
 ) -> Params:
     """Where every inner loop starts: phi_0, and the prototype head of the support features
     computed with phi_0 in place. Meta-training optimises the query loss from this start, so
-    use time starts here too. Differentiable when grad is enabled."""
+    use time starts here too. `names` adds each class's name, read the same way, as a
+    pseudo-example. Differentiable when grad is enabled."""
     features = pooled_features(model, phi0, support, chunk_size=64)
-    return {**phi0, **prototype_head(features, support.labels, num_classes, scale)}
+    prior = weight = None
+    if names is not None:
+        prior, weight = pooled_features(model, phi0, names.batch, chunk_size=64), names.weight
+    head = prototype_head(features, support.labels, num_classes, scale, prior, weight)
+    return {**phi0, **head}
+
+
+@dataclass
+class NamePrior:
+    """Class names as pseudo-examples: one encoded name per class and how many examples each
+    counts as (0 for a name that carries no meaning, such as "1" or "LABEL_3")."""
+
+    batch: Batch  # row c: class c's name
+    weight: torch.Tensor  # (N,)
 
 
 def support_gradients(

@@ -9,15 +9,26 @@ HEAD_BIAS = "head.bias"  # (N,)
 
 
 def prototype_head(
-    features: torch.Tensor, labels: torch.Tensor, num_classes: int, scale: torch.Tensor
+    features: torch.Tensor,
+    labels: torch.Tensor,
+    num_classes: int,
+    scale: torch.Tensor,
+    prior: torch.Tensor | None = None,
+    prior_weight: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
     """W_c = 2 s mu_c, b_c = -s |mu_c|^2: softmax over -s |x - mu_c|^2 before any step.
 
-    features (n, D) unit vectors, labels (n,) in [0, num_classes); every class needs an example.
+    features (n, D) unit vectors, labels (n,) in [0, num_classes); every class needs an example
+    unless `prior` (N, D), a feature per class counted as `prior_weight` (N,) examples (the
+    embedding of the class's name), stands in: mu_c = (sum of its features + w_c p_c) /
+    (its count + w_c).
     """
     counts = torch.bincount(labels, minlength=num_classes).to(features.dtype)  # (N,)
     sums = torch.zeros(num_classes, features.shape[1], dtype=features.dtype, device=features.device)
-    prototypes = sums.index_add(0, labels, features) / counts.unsqueeze(1)  # (N, D)
+    sums = sums.index_add(0, labels, features)
+    if prior is not None:
+        sums, counts = sums + prior_weight.unsqueeze(1) * prior, counts + prior_weight
+    prototypes = sums / counts.unsqueeze(1)  # (N, D)
     return {
         HEAD_WEIGHT: 2 * scale * prototypes,
         HEAD_BIAS: -scale * (prototypes**2).sum(-1),

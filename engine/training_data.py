@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from engine.backbone import Text  # annotations only: this module must not import torch
 
 NON_ALPHANUMERIC = re.compile(r"[^0-9a-z]+")
+# "3", "LABEL_3", "class 2", "c1", "A": names that say nothing about their class.
+MEANINGLESS_NAME = re.compile(r"(label|class|category|cat|c|l)?[\s_-]*\d*|[a-z]", re.IGNORECASE)
 
 
 def check_training_data(
@@ -130,3 +132,11 @@ def describe_duplicates(
         f"at {where}): copies add no information and are kept together whenever examples are "
         "set aside to check the classifier."
     )
+
+
+def name_text(name: str) -> str | None:
+    """A class name as a text to embed ("non_irony" -> "non irony"), or None when it carries
+    no meaning and must not steer the classifier."""
+    if MEANINGLESS_NAME.fullmatch(name.strip()):
+        return None
+    return re.sub(r"[_\s]+", " ", name).strip()

@@ -225,3 +225,21 @@ def test_use_time_starts_from_the_head_meta_training_starts_from(backbone, topic
         head = prototype_head(features, targets, 3, meta.log_scale.exp())
     for name in (HEAD_WEIGHT, HEAD_BIAS):
         assert torch.allclose(classifier._head[name], head[name], atol=1e-5)
+
+
+def test_class_names_start_the_head_and_meaningless_names_fall_back(backbone, topic_examples):
+    texts, labels = topic_examples
+    one_each = [texts.index(next(t for t, y in zip(texts, labels) if y == c)) for c in TOPICS]
+    few_texts, few_labels = [texts[i] for i in one_each], [labels[i] for i in one_each]
+    probe = [text for text, _ in HELD_OUT]
+    plain = Classifier(backbone, max_length=32).fit(few_texts, few_labels)
+    named = Classifier(backbone, max_length=32, name_weight=1.0).fit(few_texts, few_labels)
+    assert not np.allclose(named.predict_proba(probe), plain.predict_proba(probe), atol=1e-3)
+    correct = sum(p == t for p, (_, t) in zip(named.predict(probe), HELD_OUT))
+    assert correct >= 0.75 * len(HELD_OUT)  # one example and a name per class
+
+    numbered = {label: str(i) for i, label in enumerate(TOPICS)}
+    codes = [numbered[label] for label in few_labels]
+    without = Classifier(backbone, max_length=32).fit(few_texts, codes)
+    with_codes = Classifier(backbone, max_length=32, name_weight=1.0).fit(few_texts, codes)
+    assert np.array_equal(with_codes.predict_proba(probe), without.predict_proba(probe))

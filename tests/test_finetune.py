@@ -262,3 +262,14 @@ def test_the_refitted_head_is_the_regularised_logistic_regression_optimum():
     assert weight.grad.abs().max() < 1e-4 and bias.grad.abs().max() < 1e-4
     accuracy = ((features @ head[HEAD_WEIGHT].T + head[HEAD_BIAS]).argmax(1) == labels).float()
     assert accuracy.mean() > 0.8
+
+
+def test_a_class_name_counts_as_weighted_examples_in_the_prototype():
+    features = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    labels = torch.tensor([0, 1, 1])
+    prior = torch.tensor([[0.0, 1.0], [1.0, 0.0], [0.6, 0.8]])
+    weight = torch.tensor([1.0, 2.0, 1.0])  # class 2 has no example: its name alone
+    head = prototype_head(features, labels, 3, torch.tensor(1.0), prior, weight)
+    prototypes = head["head.weight"] / 2
+    expected = torch.tensor([[0.5, 0.5], [0.5, 0.5], [0.6, 0.8]])
+    assert torch.allclose(prototypes, expected)

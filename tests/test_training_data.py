@@ -65,3 +65,23 @@ def test_copies_of_a_text_never_straddle_two_folds():
     # Without copies, the split is what it was without texts.
     unique = [f"text {i}" for i in range(16)]
     assert stratified_folds(labels[:16], 4, texts=unique) == stratified_folds(labels[:16], 4)
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("billing", "billing"),
+        ("non_irony", "non irony"),
+        ("very positive", "very positive"),
+        ("3", None),
+        ("LABEL_3", None),
+        ("class 2", None),
+        ("c1", None),
+        ("B", None),
+        ("  ", None),
+    ],
+)
+def test_class_names_that_carry_no_meaning_are_not_used(name, text):
+    from engine.training_data import name_text
+
+    assert name_text(name) == text
