@@ -117,7 +117,7 @@ class Classifier:
         Raises ValueError for unusable data and `Cancelled` if stopped; either way the
         classifier keeps what it had before the call.
         """
-        classes = check_training_data(texts, labels, classes)
+        classes = check_training_data(texts, labels, classes, named=self.name_weight > 0)
         texts, labels = list(texts), [str(label) for label in labels]
         duplicates = describe_duplicates(texts)
         if duplicates:
@@ -172,7 +172,9 @@ class Classifier:
         should_stop: StopCheck | None,
     ) -> tuple[Params, int, dict]:
         """The learned steps from phi_0 on (texts, labels): (params, steps run, the held-out
-        choice's record, {} when it did not run)."""
+        choice's record, {} when it did not run). No texts: the classes' names alone."""
+        if not texts:
+            return self._start(model, None, classes), 0, {}
         inputs = encode_texts(self.backbone, texts, self.max_length)
         index = {label: i for i, label in enumerate(classes)}
         device = inputs["input_ids"].device
@@ -206,9 +208,9 @@ class Classifier:
         )
         return fitted, steps, record
 
-    def _start(self, model: AdaptedEncoder, support: Batch, classes: list[str]) -> Params:
+    def _start(self, model: AdaptedEncoder, support: Batch | None, classes: list[str]) -> Params:
         """phi_0 and the prototype head, as meta-training starts its inner loop, as leaves."""
-        device = support.labels.device
+        device = self.backbone.device
         phi0 = {n: t.to(device) for n, t in self.meta.phi0.items()}
         scale = self.meta.log_scale.exp().to(device)
         names = self._name_prior(classes, device) if self.name_weight > 0 else None
@@ -384,6 +386,8 @@ def held_out_fold(texts: list[Text], labels: list[str]) -> list[int]:
 
 
 def count_truncated(backbone: Backbone, texts: list[Text], max_length: int) -> int:
+    if not texts:
+        return 0
     lengths = backbone.tokenizer(
         [t[0] if isinstance(t, tuple) else t for t in texts],
         [t[1] for t in texts] if texts and isinstance(texts[0], tuple) else None,

@@ -104,7 +104,7 @@ def pooled_features(
 def prototype_start(
     model: AdaptedEncoder,
     phi0: Params,
-    support: Batch,
+    support: Batch | None,
     num_classes: int,
     scale: torch.Tensor,
     names: NamePrior | None = None,
@@ -112,12 +112,17 @@ def prototype_start(
     """Where every inner loop starts: phi_0, and the prototype head of the support features
     computed with phi_0 in place. Meta-training optimises the query loss from this start, so
     use time starts here too. `names` adds each class's name, read the same way, as a
-    pseudo-example. Differentiable when grad is enabled."""
-    features = pooled_features(model, phi0, support, chunk_size=64)
+    pseudo-example (with no support at all, they are the head). Differentiable when grad is
+    enabled."""
     prior = weight = None
     if names is not None:
         prior, weight = pooled_features(model, phi0, names.batch, chunk_size=64), names.weight
-    head = prototype_head(features, support.labels, num_classes, scale, prior, weight)
+    if support is None:  # no examples at all: the names alone (zero-shot)
+        labels = torch.zeros(0, dtype=torch.long, device=prior.device)
+        features = prior.new_zeros(0, prior.shape[1])
+    else:
+        labels, features = support.labels, pooled_features(model, phi0, support, chunk_size=64)
+    head = prototype_head(features, labels, num_classes, scale, prior, weight)
     return {**phi0, **head}
 
 

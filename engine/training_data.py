@@ -22,16 +22,25 @@ MEANINGLESS_NAME = re.compile(r"(label|class|category|cat|c|l)?[\s_-]*\d*|[a-z]"
 
 
 def check_training_data(
-    texts: Sequence[Text], labels: Sequence[object], classes: Sequence[str] | None
+    texts: Sequence[Text],
+    labels: Sequence[object],
+    classes: Sequence[str] | None,
+    *,
+    named: bool = False,
 ) -> list[str]:
-    """Validate examples; return the class order (sorted labels unless `classes` is given)."""
+    """Validate examples; return the class order (sorted labels unless `classes` is given).
+
+    `named`: the classes' names count as examples (Classifier's name_weight), so a class
+    whose name carries meaning may have none, and with `classes` given so may all of them.
+    """
     if isinstance(texts, str) or isinstance(labels, str):
         raise ValueError(
             "`texts` and `labels` must be lists (one entry per example), not a single string: "
             'write fit(["first text", "second text"], ["label a", "label b"]).'
         )
     texts, labels = list(texts), list(labels)
-    if not texts:
+    nameless = [c for c in classes or [] if not (named and name_text(str(c)))]
+    if not texts and (classes is None or nameless):
         raise ValueError("No examples given: add at least one example for each of two classes.")
     if len(texts) != len(labels):
         raise ValueError(
@@ -64,7 +73,7 @@ def check_training_data(
             f"Only one class ({classes[0]!r}) has examples: a classifier needs at least two "
             "classes with examples each."
         )
-    empty_classes = [c for c in classes if counts[c] == 0]
+    empty_classes = [c for c in classes if counts[c] == 0 and not (named and name_text(c))]
     if empty_classes:
         raise ValueError(
             f"Class(es) {empty_classes} have no examples: add at least one example to each "

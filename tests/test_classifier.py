@@ -243,3 +243,22 @@ def test_class_names_start_the_head_and_meaningless_names_fall_back(backbone, to
     without = Classifier(backbone, max_length=32).fit(few_texts, codes)
     with_codes = Classifier(backbone, max_length=32, name_weight=1.0).fit(few_texts, codes)
     assert np.array_equal(with_codes.predict_proba(probe), without.predict_proba(probe))
+
+
+def test_names_alone_classify_beyond_chance_and_meaningless_names_need_examples(backbone):
+    classes = list(TOPICS)
+    zero_shot = Classifier(backbone, max_length=32, name_weight=1.0).fit([], [], classes=classes)
+    assert zero_shot.training["examples"] == 0 and zero_shot.training["steps"] == 0
+    correct = sum(
+        p == t for p, (_, t) in zip(zero_shot.predict([t for t, _ in HELD_OUT]), HELD_OUT)
+    )
+    assert correct > 2 * len(HELD_OUT) / len(classes)  # twice chance, from names alone
+
+    with pytest.raises(ValueError, match="No examples given"):
+        Classifier(backbone, name_weight=1.0).fit([], [], classes=["0", "1", "2"])
+    with pytest.raises(ValueError, match="have no examples"):
+        Classifier(backbone, name_weight=1.0).fit(
+            ["goal"], ["sports"], classes=["sports", "LABEL_1"]
+        )
+    with pytest.raises(ValueError, match="No examples given"):
+        Classifier(backbone).fit([], [], classes=classes)  # names unused: examples needed

@@ -6,6 +6,7 @@
 Per task, split and k: the first k examples of each class of the split's k = 4 file train
 `Classifier(name_weight=w).fit` (w = 0: names unused; w = 1: each class's name counts as one
 more example in the head's start), scored on a seeded sample of the eval file. k = 0 is the
+names alone: `fit` with no examples (the adapted encoder's head from the names), and the
 cold-start queue's zero-shot (`engine.suggestions.NamePrior`: the frozen encoder, each text
 against the names). Prints the mean per suite, paired by split; an existing --out continues.
 """
@@ -70,15 +71,16 @@ def main(argv: list[str] | None = None) -> None:
             for split in map(int, args.splits.split(","))
             for k in map(int, args.k.split(","))
             for w in map(float, args.weights.split(","))
+            if k > 0 or (w > 0 and split == 0)  # k = 0: one case, the names' weight is moot
         ]
         for split, k, weight in cases:
             if (task.name, split, k, weight) in done:
                 continue
-            if k == 0:
+            if weight is None:
                 prior = NamePrior(backbone, classes, max_length=args.max_length)
                 probabilities = prior.probabilities_of(prior.embed(evaluation.texts))
             else:
-                train = first_per_class(task.train(split, 4), k)
+                train = first_per_class(task.train(split, 4), k)  # k = 0: the names alone
                 classifier = Classifier(
                     backbone, meta, max_length=args.max_length, name_weight=weight
                 )
@@ -110,11 +112,12 @@ def table(rows: list[dict]) -> str:
         "| --- | ---: |" + " ---: |" * (len(weights) + 1),
     ]
     for suite in sorted({r["suite"] for r in rows}):
-        zero = [r["accuracy"] for r in rows if r["suite"] == suite and r["k"] == 0]
-        if zero:
-            lines.append(
-                f"| {suite} | 0 | names only (frozen): {100 * statistics.mean(zero):.1f} | |"
-            )
+        zero = [r for r in rows if r["suite"] == suite and r["k"] == 0]
+        for weight, kind in ((None, "frozen encoder"), (1.0, "adapted encoder, fit")):
+            scores = [r["accuracy"] for r in zero if r["weight"] == weight]
+            if scores:
+                mean = 100 * statistics.mean(scores)
+                lines.append(f"| {suite} | 0 | names only ({kind}): {mean:.1f} |")
         for k in sorted({r["k"] for r in rows if r["k"] > 0}):
             by_case: dict[tuple, dict[float, float]] = {}
             for r in rows:
