@@ -216,7 +216,7 @@ def test_use_time_starts_from_the_head_meta_training_starts_from(backbone, topic
     from engine.metatrain import MetaParameters
 
     texts, labels = topic_examples
-    classifier = Classifier(backbone, max_length=32).fit(texts, labels, steps=0)
+    classifier = Classifier(backbone, max_length=32, name_weight=0.0).fit(texts, labels, steps=0)
     meta = MetaParameters(backbone, classifier.meta, backbone.device)
     targets = torch.tensor([classifier.labels.index(label) for label in labels])
     support = Batch(encode_texts(backbone, texts, 32), targets)
@@ -232,7 +232,7 @@ def test_class_names_start_the_head_and_meaningless_names_fall_back(backbone, to
     one_each = [texts.index(next(t for t, y in zip(texts, labels) if y == c)) for c in TOPICS]
     few_texts, few_labels = [texts[i] for i in one_each], [labels[i] for i in one_each]
     probe = [text for text, _ in HELD_OUT]
-    plain = Classifier(backbone, max_length=32).fit(few_texts, few_labels)
+    plain = Classifier(backbone, max_length=32, name_weight=0.0).fit(few_texts, few_labels)
     named = Classifier(backbone, max_length=32, name_weight=1.0).fit(few_texts, few_labels)
     assert not np.allclose(named.predict_proba(probe), plain.predict_proba(probe), atol=1e-3)
     correct = sum(p == t for p, (_, t) in zip(named.predict(probe), HELD_OUT))
@@ -240,7 +240,7 @@ def test_class_names_start_the_head_and_meaningless_names_fall_back(backbone, to
 
     numbered = {label: str(i) for i, label in enumerate(TOPICS)}
     codes = [numbered[label] for label in few_labels]
-    without = Classifier(backbone, max_length=32).fit(few_texts, codes)
+    without = Classifier(backbone, max_length=32, name_weight=0.0).fit(few_texts, codes)
     with_codes = Classifier(backbone, max_length=32, name_weight=1.0).fit(few_texts, codes)
     assert np.array_equal(with_codes.predict_proba(probe), without.predict_proba(probe))
 
@@ -261,4 +261,4 @@ def test_names_alone_classify_beyond_chance_and_meaningless_names_need_examples(
             ["goal"], ["sports"], classes=["sports", "LABEL_1"]
         )
     with pytest.raises(ValueError, match="No examples given"):
-        Classifier(backbone).fit([], [], classes=classes)  # names unused: examples needed
+        Classifier(backbone, name_weight=0.0).fit([], [], classes=classes)  # examples needed
