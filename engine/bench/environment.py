@@ -53,3 +53,18 @@ def describe(env: dict) -> str:
         f"seed {env['seed']} | device {env.get('device', 'cpu')} | {env['cpu']}, {env['cores']} "
         f"cores, {env['torch_threads']} torch threads | Python {env['python']} | {versions}"
     )
+
+
+def start_bench(seed: int):
+    """Seed torch, load the embedded backbone and the shipped meta checkpoint, and print the
+    environment line every table carries: (backbone, meta checkpoint, environment)."""
+    import torch
+
+    from engine.backbone import load_backbone
+    from engine.locations import default_meta_checkpoint
+
+    torch.manual_seed(seed)
+    backbone = load_backbone()
+    env = environment(seed)
+    print(describe(env), flush=True)
+    return backbone, default_meta_checkpoint(backbone), env

@@ -18,14 +18,10 @@ import json
 import statistics
 from pathlib import Path
 
-import torch
-
-from engine.backbone import load_backbone
-from engine.bench.environment import describe, environment
+from engine.bench.environment import start_bench
 from engine.bench.suite import Examples, load_suites, read_examples
 from engine.classifier import Classifier
 from engine.files import atomic_write_text
-from engine.locations import default_meta_checkpoint
 from engine.suggestions import NamePrior
 
 
@@ -54,11 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
-    torch.manual_seed(args.seed)
-    backbone = load_backbone()
-    meta = default_meta_checkpoint(backbone)
-    env = environment(args.seed)
-    print(describe(env), flush=True)
+    backbone, meta, env = start_bench(args.seed)
     rows = json.loads(args.out.read_text())["rows"] if args.out and args.out.exists() else []
     done = {(r["task"], r["split"], r["k"], r["weight"]) for r in rows}
     suite_of = {task.name: folder.name for folder in args.suite for task in load_suites([folder])}

@@ -24,14 +24,10 @@ import statistics
 import time
 from pathlib import Path
 
-import torch
-
-from engine.backbone import load_backbone
-from engine.bench.environment import describe, environment
+from engine.bench.environment import start_bench
 from engine.bench.suite import load_suites, read_examples
 from engine.classifier import Classifier
 from engine.files import atomic_write_text
-from engine.locations import default_meta_checkpoint
 from engine.suggestions import suggest
 
 REPORTED_LABELS = (8, 16, 32)
@@ -188,11 +184,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     strategies = args.strategies.split(",")
     seeds = [int(seed) for seed in args.seeds.split(",")]
-    torch.manual_seed(seeds[0])
-    backbone = load_backbone()
-    meta = default_meta_checkpoint(backbone)
-    env = environment(seeds[0])
-    print(describe(env), flush=True)
+    backbone, meta, env = start_bench(seeds[0])
     # An existing --out is continued: the cases it holds are not run again.
     rows = json.loads(args.out.read_text())["rows"] if args.out and args.out.exists() else []
     done = {(row["task"], row["seed"], row["strategy"]) for row in rows}

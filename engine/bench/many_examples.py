@@ -23,15 +23,11 @@ import random
 import time
 from pathlib import Path
 
-import torch
-
-from engine.backbone import load_backbone
-from engine.bench.environment import describe, environment
+from engine.bench.environment import start_bench
 from engine.bench.methods import FrozenEmbeddings, LinearProbeMethod
 from engine.bench.suite import Examples, load_suites, read_examples
 from engine.classifier import LEARNED_STEPS_PER_CLASS, Classifier
 from engine.files import atomic_write_text
-from engine.locations import default_meta_checkpoint
 
 
 def per_class_draw(pool: Examples, per_class: int, seed: int) -> Examples | None:
@@ -142,12 +138,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
-    torch.manual_seed(args.seed)
-    backbone = load_backbone()
-    meta = default_meta_checkpoint(backbone)
+    backbone, meta, env = start_bench(args.seed)
     embeddings = FrozenEmbeddings(backbone, args.max_length)
-    env = environment(args.seed)
-    print(describe(env), flush=True)
     cases = []
     for task in load_suites(args.suite, args.tasks.split(",")) if args.suite else []:
         pool, test = halves(read_examples(task.eval_path), args.seed)

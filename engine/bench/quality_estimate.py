@@ -20,15 +20,11 @@ import statistics
 import time
 from pathlib import Path
 
-import torch
-
-from engine.backbone import load_backbone
-from engine.bench.environment import describe, environment
+from engine.bench.environment import start_bench
 from engine.bench.suite import load_suites, read_examples
 from engine.classifier import Classifier
 from engine.evaluation import cross_validate, not_enough_reason
 from engine.files import atomic_write_text
-from engine.locations import default_meta_checkpoint
 
 DEFAULT_RECIPES = "full,fixed5,fixed3,fixed2"
 
@@ -99,12 +95,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="JSON file with every case (kept as it goes)")
     args = parser.parse_args(argv)
-    torch.manual_seed(args.seed)
     recipes = args.recipes.split(",")
-    backbone = load_backbone()
-    meta = default_meta_checkpoint(backbone)
-    env = environment(args.seed)
-    print(describe(env), flush=True)
+    backbone, meta, env = start_bench(args.seed)
     tasks = load_suites(args.suite, args.tasks.split(",") if args.tasks else None)
     rows = []
     for k in (int(value) for value in args.k.split(",")):
