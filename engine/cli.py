@@ -205,7 +205,13 @@ def cmd_metatrain(args) -> int:
     from engine.formats import load_meta_checkpoint
     from engine.locations import user_cache_dir, user_meta_root
     from engine.metatrain import MetaTrainConfig, check_resumable, metatrain
-    from engine.tasks import EpisodeShape, TaskSampling, build_sampler, validation_episodes
+    from engine.tasks import (
+        EpisodeShape,
+        TaskSampling,
+        build_sampler,
+        validation_episodes,
+        without_families,
+    )
 
     use_threads(args.threads)
     order = Order.FIRST if args.first_order else Order.SECOND
@@ -236,6 +242,9 @@ def cmd_metatrain(args) -> int:
         train_meta_adapters=not args.no_meta_adapters,
     )
     check_resumable(out, config)  # a damaged or other run in --out: now, not after the data
+    tasks = [Path(p) for p in args.tasks or []]
+    if args.leave_out_family:
+        tasks = without_families(tasks, args.leave_out_family)
     # The data take minutes to read before the first step: say what is happening meanwhile.
     stage = json_stage if args.json_progress else print_stage()
     stage = stage if ranks.is_main else lambda event: None  # one voice under torchrun
@@ -245,7 +254,6 @@ def cmd_metatrain(args) -> int:
     backbone = load_backbone(args.backbone, device=device, attn_implementation=attention)
     # A wrong --init fails here, before the slow part (indexing text for SMLMT).
     init = load_meta_checkpoint(args.init, backbone=backbone) if args.init else None
-    tasks = [Path(p) for p in args.tasks or []]
     unlabeled = [Path(p) for p in args.unlabeled or []]
     with main_first(ranks):  # rank 0 writes the word index and clusters, the others read them
         sampler, data = build_sampler(
@@ -562,6 +570,12 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="*",
         type=existing("folder"),
         help="task folders (each with train.jsonl), or folders of them",
+    )
+    meta.add_argument(
+        "--leave-out-family",
+        action="append",
+        metavar="FAMILY",
+        help="meta-train without the tasks of this family (engine/families.py); repeatable",
     )
     meta.add_argument(
         "--unlabeled",

@@ -137,6 +137,20 @@ def find_task_folders(roots: list[Path], split: str = "train") -> list[Path]:
     return folders
 
 
+def without_families(roots: list[Path], families: list[str]) -> list[Path]:
+    """The task folders under `roots` whose family is none of `families`: a leave-family-out
+    run meta-trains without them and is then measured on that family's dev tasks."""
+    folders = find_task_folders(roots)
+    present = {family_of(folder.name) for folder in folders}
+    unknown = sorted(set(families) - present)
+    if unknown:
+        raise ValueError(
+            f"No task of family {', '.join(map(repr, unknown))} to leave out; the families "
+            f"present: {', '.join(sorted(present))}."
+        )
+    return [folder for folder in folders if family_of(folder.name) not in families]
+
+
 class TaskSampling(Enum):
     """How often each supervised dataset is drawn."""
 

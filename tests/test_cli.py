@@ -279,3 +279,15 @@ def test_metatrain_help_imports_neither_torch_nor_transformers():
     )
     assert "usage:" in completed.stdout
     assert completed.stdout.splitlines()[-1] == "[]", completed.stdout + completed.stderr
+
+
+def test_metatrain_leaving_out_an_absent_family_stops_before_the_model_loads(tmp_path, capsys):
+    (tmp_path / "tasks" / "imdb").mkdir(parents=True)
+    (tmp_path / "tasks" / "imdb" / "train.jsonl").write_text('{"text": "good", "label": "1"}\n')
+    command = ["metatrain", "--tasks", str(tmp_path / "tasks"), "--out", str(tmp_path / "run")]
+    assert main([*command, "--leave-out-family", "topics"]) == EXIT_USER_ERROR
+    captured = capsys.readouterr()
+    assert (
+        "No task of family 'topics' to leave out; the families present: sentiment" in captured.err
+    )
+    assert "Loading the backbone" not in captured.out + captured.err

@@ -15,6 +15,7 @@ from engine.tasks import (
     find_task_folders,
     load_word_index,
     read_task_folder,
+    without_families,
 )
 
 ANIMALS = ["cat", "dog", "horse", "sheep", "goat"]
@@ -101,6 +102,18 @@ def test_family_sampling_draws_every_family_equally_often(tmp_path):
     assert intent_share(TaskSampling.FAMILY) == pytest.approx(0.5, abs=0.04)
     by_size = 40**0.5 / (3 * 400**0.5 + 40**0.5)
     assert intent_share(TaskSampling.SQRT_SIZE) == pytest.approx(by_size, abs=0.03)
+
+
+def test_leaving_a_family_out_drops_all_of_its_datasets_and_only_those(tmp_path):
+    rows = [{"text": f"text {j}", "label": f"l{j % 2}"} for j in range(10)]
+    for name in ["ag_news", "dbpedia14", "banking77", "imdb", "my_own_task"]:
+        write_task(tmp_path / name, rows)
+    kept = without_families([tmp_path], ["topic"])
+    assert [folder.name for folder in kept] == ["banking77", "imdb", "my_own_task"]
+    kept = without_families([tmp_path], ["topic", "intent"])
+    assert [folder.name for folder in kept] == ["imdb", "my_own_task"]
+    with pytest.raises(ValueError, match="'nli'.*present: intent, my_own_task, sentiment, topic"):
+        without_families([tmp_path], ["nli"])
 
 
 def test_same_seed_same_episodes(task_root):

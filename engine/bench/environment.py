@@ -56,13 +56,16 @@ def describe(env: dict) -> str:
 
 
 def start_bench(seed: int):
-    """Seed torch, load the embedded backbone and the shipped meta checkpoint, and print the
-    environment line every table carries: (backbone, meta checkpoint, environment)."""
+    """Seed torch, set its threads as the CLI does (FEWSHOT_THREADS overrides), load the
+    embedded backbone and the shipped meta checkpoint, and print the environment line every
+    table carries: (backbone, meta checkpoint, environment)."""
     import torch
 
     from engine.backbone import load_backbone
     from engine.locations import default_meta_checkpoint
+    from engine.threads import apply_threads
 
+    apply_threads()
     torch.manual_seed(seed)
     backbone = load_backbone()
     env = environment(seed)

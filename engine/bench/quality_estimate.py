@@ -8,7 +8,8 @@ For every task, k and split: train the classifier as one-click Train does (time 
 on the task's eval file (the truth), then run each recipe's cross-validation on the same
 training examples and record its accuracy estimate and time. Recipes: `full` is 5-fold with
 each fold choosing its own step count (the estimate before this benchmark); `fixedF` is F
-folds, each fold running the step count the full fit chose. Prints, per k, each recipe's mean
+folds, each fold running the step count the full fit chose; `fixedF@x` the same with x times
+that count (rounded, at least 1). Prints, per k, each recipe's mean
 signed error (estimate minus truth), mean absolute error and median time over T.
 """
 
@@ -33,9 +34,13 @@ def recipe_settings(recipe: str, trained_steps: int) -> tuple[int, int | None]:
     """(folds, steps) of a recipe name."""
     if recipe == "full":
         return 5, None
-    if recipe.startswith("fixed") and recipe[5:].isdigit():
-        return int(recipe[5:]), trained_steps
-    raise ValueError(f"Unknown recipe {recipe!r}: use full or fixedF (F folds).")
+    folds, _, share = recipe.removeprefix("fixed").partition("@")
+    if recipe.startswith("fixed") and folds.isdigit():
+        try:
+            return int(folds), max(1, round(float(share or 1) * trained_steps))
+        except ValueError:
+            pass
+    raise ValueError(f"Unknown recipe {recipe!r}: use full, fixedF or fixedF@x (F folds).")
 
 
 def run_case(backbone, meta, task, k: int, split: int, max_eval: int, recipes, seed: int):
