@@ -153,6 +153,7 @@ class Document(QObject):
                 texts,
                 labels,
                 self.settings or {},
+                self.class_names(),
             )
         return self._state
 

@@ -11,6 +11,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from engine.training_data import name_text
+
 
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
     """`1 example`, `9 examples`, `1 class`, `2 classes`."""
@@ -52,8 +54,20 @@ class TrainedOn:
         return cls(tuple(zip(texts, labels, strict=True)), tuple(classes), settings_items(settings))
 
     @property
-    def class_count(self) -> int:
-        return len({label for _, label in self.examples})
+    def named_only(self) -> list[str]:
+        """The classes trained from their names alone: they had no examples."""
+        with_examples = {label for _, label in self.examples}
+        return [name for name in self.classes if name not in with_examples]
+
+    def describe(self) -> str:
+        """What the classifier learnt from: "Trained on 15 examples in 3 classes"."""
+        classes, named_only = plural(len(self.classes), "class"), len(self.named_only)
+        if not self.examples:
+            return f"Trained from the names of {classes} alone (no examples yet)"
+        what = f"Trained on {plural(len(self.examples), 'example')} in {classes}"
+        if named_only:
+            what += f" ({plural(named_only, 'class')} from the name alone)"
+        return what
 
     def to_dict(self) -> dict:
         return {
@@ -119,15 +133,23 @@ class ChangesSince:
 
 
 def changes_since(
-    trained: TrainedOn, texts: Sequence[str], labels: Sequence[str], settings
+    trained: TrainedOn,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    settings,
+    classes: Sequence[str] | None = None,
 ) -> ChangesSince:
     """Compare the trainable examples now (texts, labels) with what `trained` recorded.
 
     An edited example counts as one removed and one added: the classifier never saw the new text.
+    `classes`: the project's classes now, examples or not (a class may train from its name);
+    None: the classes are those the examples name, then and now.
     """
     before, now = Counter(trained.examples), Counter(zip(texts, labels, strict=True))
-    classes_before = {label for _, label in trained.examples}
-    classes_now = set(labels)
+    if classes is None:
+        classes_before, classes_now = {label for _, label in trained.examples}, set(labels)
+    else:
+        classes_before, classes_now = set(trained.classes), {*classes, *labels}
     return ChangesSince(
         added=sum((now - before).values()),
         removed=sum((before - now).values()),
@@ -163,16 +185,15 @@ def model_state(
     texts: Sequence[str],
     labels: Sequence[str],
     settings,
+    classes: Sequence[str] | None = None,
 ) -> ModelState:
+    """`classes`: as for changes_since."""
     if not has_classifier:
         return ModelState(False, False, NOT_TRAINED)
     if trained is None:
         return ModelState(True, False, UNRECORDED)
-    what = (
-        f"Trained on {plural(len(trained.examples), 'example')} in "
-        f"{plural(trained.class_count, 'class')}"
-    )
-    changes = changes_since(trained, texts, labels, settings)
+    what = trained.describe()
+    changes = changes_since(trained, texts, labels, settings, classes)
     if not changes.any:
         return ModelState(True, True, f"{what}.")
     return ModelState(True, False, f"{what}; {changes.describe()} since - train again.")
@@ -181,17 +202,26 @@ def model_state(
 def train_blocker(labels: Sequence[str], classes: Sequence[str]) -> str | None:
     """Why Train cannot start yet, in plain words (the button is disabled with it); None: it can.
 
-    The same rules as check_training_data, told before the model is involved.
+    The same rules as check_training_data with class names counted (Classifier's default): a
+    class whose name says what it is ("billing") may have no examples yet, so a project of
+    named classes trains from the names alone; a class named "3" needs an example.
     """
     counts = Counter(labels)
-    if not counts:
+    classes = list(dict.fromkeys([*classes, *counts]))
+    if not counts and len(classes) < 2:
         return "Add examples first: at least one for each of two classes."
-    if len(counts) < 2:
-        return f"Add examples of a second class: only {next(iter(counts))!r} has examples."
-    empty = [name for name in classes if not counts[name]]
+    if len(classes) < 2:
+        return f"Add examples of a second class: only {classes[0]!r} has examples."
+    empty = [name for name in classes if not counts[name] and not name_text(name)]
     if empty:
         names = ", ".join(repr(name) for name in empty[:3]) + (" …" if len(empty) > 3 else "")
         if len(empty) == 1:
-            return f"The class {names} has no examples: add one, or delete the class."
-        return f"{len(empty)} classes have no examples ({names}): add some, or delete them."
+            return (
+                f"The class {names} has no examples, and its name does not say what it is: "
+                "add an example, or rename or delete the class."
+            )
+        return (
+            f"{len(empty)} classes have no examples, and their names do not say what they are "
+            f"({names}): add examples, or rename or delete them."
+        )
     return None

@@ -161,8 +161,9 @@ def test_training_says_how_long_it_will_take_from_its_first_step(window, qtbot):
             "Add examples of a second class: only 'only' has examples.",
         ),
         (
-            "goal\tsports\nrecipe\tcooking\nstocks\tfinance",
-            "The class 'finance' has no examples: add one, or delete the class.",
+            "goal\tsports\nrecipe\tcooking\nstocks\t3",
+            "The class '3' has no examples, and its name does not say what it is: add an "
+            "example, or rename or delete the class.",
         ),
     ],
 )
@@ -172,7 +173,7 @@ def test_train_is_disabled_with_its_reason_not_a_failure(window, qtbot, pasted, 
     window.document.load(Project(), None)
     if pasted:
         window.importer.paste_text(pasted)
-    if "finance" in pasted:  # the class stays, its only example goes
+    if "\t3" in pasted:  # the class stays, its only example goes
         window.document.remove_rows([2])
     panel = window.train_panel
     assert not panel.train_button.isEnabled()
@@ -182,6 +183,22 @@ def test_train_is_disabled_with_its_reason_not_a_failure(window, qtbot, pasted, 
     assert window.banner.kind is MessageKind.INFO
     assert window.banner.text() == f"Nothing to train yet. {reason}"
     assert not panel.is_busy and window.host.classifier is None
+
+
+def test_classes_named_for_what_they_are_train_without_examples(window, qtbot):
+    from engine.project import Project
+
+    window.document.load(Project(["sports", "cooking", "finance"], []), None)
+    panel = window.train_panel
+    assert panel.train_button.isEnabled()
+    train_and_wait(qtbot, window)
+    assert window.host.classifier.labels == ["sports", "cooking", "finance"]
+    expected = "Trained from the names of 3 classes alone (no examples yet)."
+    assert expected in panel.status.text()
+    assert "needs at least two classes with examples" in panel.quality.explanation.text()
+    window.try_panel.input.setPlainText("The goalkeeper saved a penalty in the cup final")
+    qtbot.waitUntil(lambda: "%" in window.try_panel.prediction.text(), timeout=TRAINING_TIMEOUT_MS)
+    assert window.try_panel.prediction.text().startswith("sports")
 
 
 def test_train_before_the_model_is_loaded_says_to_wait(window):

@@ -74,11 +74,34 @@ def test_the_summary_tells_what_to_do():
 
 def test_train_blocker_names_the_reason():
     assert train_blocker([], []).startswith("Add examples first")
+    assert train_blocker([], ["sports"]).startswith("Add examples first")
     assert "second class" in train_blocker(["a", "a"], ["a"])
     assert train_blocker(["a", "b"], ["a", "b", "c"]) == (
-        "The class 'c' has no examples: add one, or delete the class."
+        "The class 'c' has no examples, and its name does not say what it is: add an example, "
+        "or rename or delete the class."
+    )
+    assert train_blocker([], ["LABEL_1", "2", "sports"]).startswith(
+        "2 classes have no examples, and their names do not say what they are ('LABEL_1', '2')"
     )
     assert train_blocker(["a", "b"], ["a", "b"]) is None
+
+
+def test_classes_named_for_what_they_are_train_without_examples():
+    assert train_blocker([], ["sports", "cooking"]) is None
+    assert train_blocker(["a", "a"], ["a", "billing"]) is None
+    zero_shot = TrainedOn.of([], [], ["sports", "cooking"], SETTINGS)
+    state = model_state(True, zero_shot, [], [], SETTINGS)
+    assert state.current
+    assert state.summary == "Trained from the names of 2 classes alone (no examples yet)."
+    some = TrainedOn.of(["goal"], ["sports"], ["sports", "cooking"], SETTINGS)
+    classes = ["sports", "cooking"]
+    state = model_state(True, some, ["goal", "whisk"], classes, SETTINGS, classes)
+    assert state.summary == (
+        "Trained on 1 example in 2 classes (1 class from the name alone); "
+        "1 example added since - train again."
+    )
+    state = model_state(True, some, ["goal"], ["sports"], SETTINGS, [*classes, "finance"])
+    assert state.summary.endswith("; 1 class added since - train again.")
 
 
 def test_the_record_travels_with_the_project():
