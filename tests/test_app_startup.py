@@ -13,11 +13,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_start_path_imports_neither_torch_nor_transformers():
-    # engine.training_state gives the window its words about the classifier, engine.progress
-    # the time left of a run: both stdlib only.
+    # engine.training_state gives the window its words about the classifier (with
+    # engine.training_data's checks on the examples), engine.progress the time left of a run:
+    # all stdlib only.
     code = (
         "import sys, app.main, app.main_window;"
-        "light = {'engine', 'engine.training_state', 'engine.progress'};"
+        "light = {'engine', 'engine.training_state', 'engine.training_data', 'engine.progress'};"
         "heavy = sorted(m for m in sys.modules if m not in light"
         " and m.split('.')[0] in ('torch', 'transformers', 'engine', 'numpy', 'pandas'));"
         "print(heavy); sys.exit(1 if heavy else 0)"
