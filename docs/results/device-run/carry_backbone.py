@@ -46,13 +46,15 @@ def used_token_ids(suite: str, tokenizer) -> list[int]:
     return sorted(ids)
 
 
-def main(suite: str, out: str) -> None:
+def write_backbone(ids: list[int], out: str | Path, xz_threads: int = 2) -> dict:
+    """OUT_DIR: the model folder's files, `planes.safetensors.xz` (every weight but the
+    word embeddings, plus the rows `ids` of those) and `carried.json`; returns the latter."""
     source, out = default_backbone_dir(), Path(out)
     shutil.copytree(source, out, ignore=shutil.ignore_patterns("model.safetensors", "*.md"))
     weights = load_file(source / "model.safetensors")
     name = next(n for n in weights if n.endswith("word_embeddings.weight"))
     full = weights.pop(name)
-    ids = np.array(used_token_ids(suite, AutoTokenizer.from_pretrained(source)))
+    ids = np.array(ids)
     weights["carried.rows"], weights["carried.ids"] = np.ascontiguousarray(full[ids]), ids
     info = {
         "embedding_name": name,
@@ -66,8 +68,15 @@ def main(suite: str, out: str) -> None:
     }
     layout = {n: [str(a.dtype), list(a.shape)] for n, a in weights.items()}
     save_file(planes, str(out / "planes.safetensors"), metadata={"tensors": json.dumps(layout)})
-    subprocess.run(["xz", "-T2", "-6", "-f", str(out / "planes.safetensors")], check=True)
-    print(f"{len(ids)} of {full.shape[0]} embedding rows carried")
+    xz = ["xz", f"-T{xz_threads}", "-6", "-f", str(out / "planes.safetensors")]
+    subprocess.run(xz, check=True)
+    return info
+
+
+def main(suite: str, out: str) -> None:
+    ids = used_token_ids(suite, AutoTokenizer.from_pretrained(default_backbone_dir()))
+    info = write_backbone(ids, out)
+    print(f"{info['rows']} of {info['shape'][0]} embedding rows carried")
 
 
 if __name__ == "__main__":
