@@ -5,6 +5,7 @@ stage after training, and a recovery copy that survives a kill."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -94,12 +95,22 @@ def test_a_new_class_after_training_marks_every_view_out_of_date(estimated_windo
     )
 
 
+def recovery_copy_has_quality() -> bool:
+    path = autosave_path()
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("quality") is not None
+    except (OSError, ValueError):  # not written yet, or caught mid-rename
+        return False
+
+
 def test_crash_restore_keeps_the_classifier_usable(estimated_window, qtbot, answers, loaded_model):
     from app.main_window import MainWindow
 
     window = estimated_window
     window.session.autosave()
-    qtbot.waitUntil(autosave_path().is_file, timeout=5_000)
+    # An earlier copy (written before the estimate came) may be on disk or still being
+    # written: wait for the one that carries the estimate.
+    qtbot.waitUntil(recovery_copy_has_quality, timeout=10_000)
     answers["yes_no"] = True
     restored = MainWindow(window.settings)
     qtbot.addWidget(restored)
