@@ -11,7 +11,8 @@ class JobRunner(QObject):
     """One QThread per running job, keyed by a name so a second "train" cannot start twice.
 
     Callers create the Worker, connect its signals to slots of GUI objects (so they run in
-    the GUI thread), then call start(). Threads and workers delete themselves when done.
+    the GUI thread), then call start(). Threads and workers are deleted in the GUI thread
+    when done (the worker moves itself back there before it says it has finished).
     """
 
     job_finished = Signal(str)  # the name, once its thread has ended and the name is free

@@ -6,7 +6,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,12 @@ class Worker(QObject):
                 self.cancelled.emit()  # finished, but the user no longer wants the result
             else:
                 self.succeeded.emit(result)
+        # Back to the GUI thread before `finished`, so that deleteLater destroys this object
+        # there: its destructor, run in the job's thread, takes Qt's connection lock and then
+        # waits for the GIL, while the GUI thread holds the GIL and waits for that lock.
+        application = QCoreApplication.instance()
+        if application is not None:
+            self.moveToThread(application.thread())
         self.finished.emit()
 
     def _report(self, event) -> None:
