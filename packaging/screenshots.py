@@ -73,12 +73,13 @@ def main() -> int:
     shots.wait(lambda: window.try_panel.prediction.text().startswith("technology"), 60)
     shots.take(window, "10-quality-stage.png")
     shots.wait(lambda: not panel.is_estimating, 300)
+    window.examples_panel.view.clearSelection()
+    shots.take(window, "03-trained-and-try-it.png")  # trained, estimated, up to date
+    # Then a duplicate, a row without a class and a new class: the Check column and an
+    # out-of-date classifier.
     window.importer.paste_text(
         "He finished the cycling stage in first place\tsports\nA brand new line to sort"
     )
-    shots.wait(lambda: window.try_panel.prediction.text().startswith("technology"), 60)
-    window.examples_panel.view.clearSelection()
-    shots.take(window, "03-trained-and-try-it.png")
     window.importer.paste_text(
         "Symptoms of the flu include fever\thealth\nWash your hands often\thealth\n"
         "The clinic opens at nine\thealth"
